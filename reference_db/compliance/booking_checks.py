@@ -79,7 +79,7 @@ def check_fee_disclosure(ctx: Context) -> None:
     known = any(v is not None for v in amounts.values())
     lines = {line.code: line for line in tax_lines(ctx.rules.taxes, {k: v or 0 for k, v in amounts.items()})}
     for tax in ctx.rules.taxes:
-        percent = f"{tax.rate * 100:g}%"
+        percent = f"{(tax.rate * 100).normalize():f}%"
         line = lines.get(tax.code)
         if known and line is None:
             continue
