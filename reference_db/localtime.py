@@ -11,6 +11,7 @@ become interval arithmetic that agrees with looking at a wall clock minute by mi
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 WallSegment = tuple[datetime, datetime]  # naive local [start, end)
@@ -25,9 +26,18 @@ def to_utc(value: datetime, tz: ZoneInfo) -> datetime:
     """An aware UTC instant for ``value``; a naive value is a wall time in ``tz``."""
     if value.tzinfo is not None:
         return value.astimezone(UTC)
+    return _wall_to_utc(value, tz)
+
+
+@lru_cache(maxsize=65536)
+def _wall_to_utc(value: datetime, tz: ZoneInfo) -> datetime:
+    """Pure and hot (every permit, window and expiry of every scenario), hence cached."""
+    offset = tz.utcoffset(value)
+    if offset is not None and offset == tz.utcoffset(value.replace(fold=1)):
+        return (value - offset).replace(tzinfo=UTC)  # the common case: one reading of the wall time
     first = value.replace(tzinfo=tz, fold=0).astimezone(UTC)
     if first.astimezone(tz).replace(tzinfo=None) == value:
-        return first
+        return first  # ambiguous (clocks went back): the first occurrence
     # In a gap: fold=1 lands before the jump, fold=0 after it; the jump itself is the answer.
     before = value.replace(tzinfo=tz, fold=1).astimezone(UTC)
     low, high = min(before, first), max(before, first)

@@ -6,6 +6,7 @@ The engines read only these objects, never SQL, so an evaluation touches no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,9 +26,19 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class PermitRule:
-    kind: str
+    kind: str  # as the rule pack names it: "fire", "health_permit", "TFE"
     valid_statuses: frozenset[str]
     expiry_warning_days: int
+
+    @cached_property
+    def match_key(self) -> str:
+        return permit_match_key(self.kind)
+
+
+def permit_match_key(kind: str) -> str:
+    """``fire``, ``fire_permit`` and ``FIRE`` name the same permit; so do ``TFE`` and ``tfe``."""
+    key = kind.strip().lower()
+    return key.removesuffix("_permit") or key
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ class QuietHours:
     end: time
     citation: str | None
 
-    @property
+    @cached_property
     def label(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 

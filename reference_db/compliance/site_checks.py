@@ -6,23 +6,18 @@ from datetime import datetime, timedelta
 
 from reference_db.calendar_rules import Block, Clash, clash
 from reference_db.compliance.context import Context, rule_suffix
-from reference_db.rulebook import Buffer, PermitRule
+from reference_db.rulebook import Buffer, PermitRule, permit_match_key
 from sync.scenarios import Permit
 
 _NO_BUFFER = Buffer(timedelta(0), timedelta(0))
 
 
-def _permit_key(kind: str) -> str:
-    key = kind.strip().lower()
-    return key.removesuffix("_permit") or key
-
-
 def check_permits(ctx: Context) -> None:
     held: dict[str, list[Permit]] = {}
     for permit in ctx.scenario.site.permits:
-        held.setdefault(_permit_key(permit.kind), []).append(permit)
+        held.setdefault(permit_match_key(permit.kind), []).append(permit)
     for rule in ctx.rules.permits:
-        _check_permit(ctx, rule, held.get(_permit_key(rule.kind), []))
+        _check_permit(ctx, rule, held.get(rule.match_key, []))
 
 
 def _check_permit(ctx: Context, rule: PermitRule, permits: list[Permit]) -> None:
