@@ -74,9 +74,10 @@ def built_at(tables: dict[str, LoadedTable], environ: dict[str, str]) -> str:
     """The reproducible build instant: SOURCE_DATE_EPOCH, else the newest retrieved date."""
     epoch = environ.get("SOURCE_DATE_EPOCH")
     if epoch:
-        if not epoch.isdigit():
-            raise InputError(f"SOURCE_DATE_EPOCH must be whole seconds, got {epoch!r}")
-        return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
+        except (ValueError, OverflowError, OSError):
+            raise InputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
     offset = PROVENANCE_COLUMNS.index("retrieved")
     dates = [
         str(row[len(t.table.columns) + offset]) for t in tables.values() for row in t.rows
@@ -130,7 +131,7 @@ def build_bundle(
     private_key = load_private_key(key_path)
     tables = load_sources(sources, progress)
     when = built_at(tables, environ)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _prepare_output(out)
     staging = out.with_name(f".{out.name}.building")
     staging.unlink(missing_ok=True)
     conn = sqlite3.connect(staging)
@@ -162,6 +163,16 @@ def build_bundle(
     _replace_text(signature_path(out), signature)
     os.replace(staging, out)
     return manifest
+
+
+def _prepare_output(out: Path) -> None:
+    """Refuse an output path that cannot become a file before anything is written."""
+    if out.is_dir():
+        raise InputError(f"{out} is a directory; give the bundle's file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {out.parent}: {exc.strerror or exc}") from None
 
 
 def _replace_text(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from reference_db.errors import (
 )
 from reference_db.manifest import Manifest, read_manifest, signature_path
 from reference_db.signing import key_id, verify_signature
+from reference_db.source_schema import TABLES
 
 _CHUNK = 1 << 20
 
@@ -84,7 +85,11 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         raise InputError(f"no reference bundle at {path}")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        conn.execute("SELECT 1 FROM meta LIMIT 1")
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise BundleError(f"{path} is not a reference bundle: {exc}") from None
+    missing = sorted(({"meta"} | {t.name for t in TABLES}) - present)
+    if missing:
+        conn.close()
+        raise BundleError(f"{path} is not a reference bundle: no table {', '.join(missing[:3])}")
     return conn

@@ -27,6 +27,7 @@ from reference_db.reader import load_rulebook, open_rulebook
 from reference_db.rulebook import RuleBook
 from reference_db.signing import generate_keypair, load_public_key
 from reference_db.source_schema import TABLES
+from sync.instants import FIRST_YEAR, LAST_YEAR
 from sync.quotes import QuoteRequest
 
 DEFAULT_BUNDLE = "build/prep-reference.sqlite"
@@ -131,6 +132,8 @@ def _instant(text: str, option: str) -> datetime:
         raise InputError(f"{option}: not an ISO 8601 instant: {text!r}") from None
     if value.tzinfo is None:
         raise InputError(f"{option}: give a UTC offset, e.g. {text}Z")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InputError(f"{option}: year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
     return value
 
 

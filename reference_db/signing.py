@@ -26,7 +26,10 @@ def generate_keypair(path: Path) -> str:
     """Write a new private key to ``path`` (0600) and its public key to ``path.pub``."""
     if path.exists():
         raise InputError(f"{path} already exists; refusing to overwrite a signing key")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 _DATE_ONLY_LENGTH = 10
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_FAR_FUTURE = datetime(LAST_YEAR + 1, 1, 1)
 
 
-def _parse_instant(value: Any) -> Any:
+def _parse(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value)
@@ -25,11 +27,25 @@ def _parse_instant(value: Any) -> Any:
     return value
 
 
+def _parse_instant(value: Any) -> Any:
+    parsed = _parse(value)
+    if isinstance(parsed, datetime) and not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        raise ValueError(f"year {parsed.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
+    return parsed
+
+
 def _parse_expiry(value: Any) -> Any:
+    """A bare date means the end of that day; "never" dates like 9999-12-31 stay far ahead."""
+    parsed = _parse(value)
+    if not isinstance(parsed, datetime):
+        return parsed
+    if parsed.year > LAST_YEAR:
+        return _FAR_FUTURE.replace(tzinfo=parsed.tzinfo)
+    if parsed.year < FIRST_YEAR:
+        raise ValueError(f"year {parsed.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
     if isinstance(value, str) and len(value) == _DATE_ONLY_LENGTH:
-        parsed = _parse_instant(value)
         return parsed + timedelta(days=1)
-    return _parse_instant(value)
+    return parsed
 
 
 def _iso(value: datetime) -> str:

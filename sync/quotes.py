@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MAX_CENTS = 10**15  # ten trillion dollars: anything larger is a typo, not a booking
+
 
 class QuoteRequest(BaseModel):
     """A booking to price: ``base_cents``, or ``hours`` times ``hourly_rate_cents``."""
@@ -13,11 +15,11 @@ class QuoteRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     jurisdiction: str = Field(max_length=200)
-    base_cents: int | None = Field(default=None, ge=0)
+    base_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
     hours: Decimal | None = Field(default=None, ge=0, le=24 * 366)
-    hourly_rate_cents: int | None = Field(default=None, ge=0)
-    cleaning_fee_cents: int = Field(default=0, ge=0)
-    platform_fee_cents: int = Field(default=0, ge=0)
+    hourly_rate_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    cleaning_fee_cents: int = Field(default=0, ge=0, le=MAX_CENTS)
+    platform_fee_cents: int = Field(default=0, ge=0, le=MAX_CENTS)
 
     @model_validator(mode="after")
     def _one_way_to_the_base(self) -> QuoteRequest:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from sync.instants import Expiry, Instant
+from sync.quotes import MAX_CENTS
 
 Name = str
 _SHORT = 200
@@ -74,8 +75,8 @@ class Site(Shape):
 
 
 class Insurance(Shape):
-    general_liability_cents: int = Field(default=0, ge=0)
-    aggregate_cents: int = Field(default=0, ge=0)
+    general_liability_cents: int = Field(default=0, ge=0, le=MAX_CENTS)
+    aggregate_cents: int = Field(default=0, ge=0, le=MAX_CENTS)
     additional_insured_text: str | None = Field(default=None, max_length=2000)
     expires_at: Expiry | None = None
 
@@ -106,9 +107,9 @@ class Renter(Shape):
 class Booking(Window):
     product_type: str | None = Field(default=None, max_length=_SHORT)
     fees_required: bool = False
-    base_cents: int | None = Field(default=None, ge=0)
-    cleaning_fee_cents: int | None = Field(default=None, ge=0)
-    platform_fee_cents: int | None = Field(default=None, ge=0)
+    base_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    cleaning_fee_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    platform_fee_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
 
 
 class Scenario(Shape):
