@@ -77,15 +77,17 @@ def built_at(tables: dict[str, LoadedTable], environ: dict[str, str]) -> str:
         try:
             return datetime.fromtimestamp(int(epoch), tz=UTC).isoformat()
         except (ValueError, OverflowError, OSError):
-            raise InputError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}") from None
+            raise InputError(
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, got {epoch!r}"
+            ) from None
     offset = PROVENANCE_COLUMNS.index("retrieved")
-    dates = [
-        str(row[len(t.table.columns) + offset]) for t in tables.values() for row in t.rows
-    ]
+    dates = [str(row[len(t.table.columns) + offset]) for t in tables.values() for row in t.rows]
     return f"{max(dates, default='1970-01-01')}T00:00:00+00:00"
 
 
-def write_tables(conn: sqlite3.Connection, tables: dict[str, LoadedTable], meta: dict[str, str]) -> None:
+def write_tables(
+    conn: sqlite3.Connection, tables: dict[str, LoadedTable], meta: dict[str, str]
+) -> None:
     """Create and fill every bundle table on ``conn`` in one transaction."""
     with conn:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -96,10 +98,15 @@ def write_tables(conn: sqlite3.Connection, tables: dict[str, LoadedTable], meta:
             key = ", ".join(f'"{k}"' for k in table.key)
             conn.execute(f'CREATE TABLE "{table.name}" ({", ".join(columns)}, PRIMARY KEY ({key}))')
             marks = ", ".join("?" for _ in table.all_columns)
-            conn.executemany(f'INSERT INTO "{table.name}" VALUES ({marks})', tables[table.name].rows)
+            conn.executemany(
+                f'INSERT INTO "{table.name}" VALUES ({marks})',  # noqa: S608 - names from the schema
+                tables[table.name].rows,
+            )
 
 
-def compile_sources(directory: Path, progress: Callable[[str], None] | None = None) -> sqlite3.Connection:
+def compile_sources(
+    directory: Path, progress: Callable[[str], None] | None = None
+) -> sqlite3.Connection:
     """Validate the sources and build the bundle tables in memory (unsigned; for evaluation)."""
     release = read_release(directory)
     tables = load_sources(directory, progress)
@@ -158,7 +165,9 @@ def build_bundle(
         format=BUNDLE_FORMAT,
     )
     signature = base64.b64encode(sign(private_key, manifest.canonical_bytes())).decode() + "\n"
-    manifest_text = json.dumps(json.loads(manifest.canonical_bytes()), indent=2, sort_keys=True) + "\n"
+    manifest_text = (
+        json.dumps(json.loads(manifest.canonical_bytes()), indent=2, sort_keys=True) + "\n"
+    )
     _replace_text(manifest_path(out), manifest_text)
     _replace_text(signature_path(out), signature)
     os.replace(staging, out)

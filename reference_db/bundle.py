@@ -49,7 +49,9 @@ def verify_bundle(
     verify_signature(public_key, _read_signature(bundle), manifest.canonical_bytes())
     digest = file_sha256(bundle)
     if digest != manifest.sha256:
-        raise HashMismatch(f"file hash {digest[:16]}… is not the manifest's {manifest.sha256[:16]}…")
+        raise HashMismatch(
+            f"file hash {digest[:16]}… is not the manifest's {manifest.sha256[:16]}…"
+        )
     if now >= manifest.expires:
         raise BundleExpired(f"expired at {manifest.expires_at}")
     if now < manifest.valid_from_instant:
@@ -85,7 +87,9 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         raise InputError(f"no reference bundle at {path}")
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        present = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
     except sqlite3.DatabaseError as exc:
         raise BundleError(f"{path} is not a reference bundle: {exc}") from None
     missing = sorted(({"meta"} | {t.name for t in TABLES}) - present)

@@ -47,8 +47,10 @@ def run_build(args: argparse.Namespace) -> int:
     progress = Progress("build", total=len(TABLES) + 1, stream=sys.stderr)
     manifest = build_bundle(sources, Path(args.out), Path(key), dict(os.environ), progress.step)
     progress.done()
-    print(f"built {args.out}: {manifest.bundle_id} version {manifest.version}, "
-          f"{manifest.size_bytes} bytes, sha256 {manifest.sha256[:16]}…, key {manifest.key_id}")
+    print(
+        f"built {args.out}: {manifest.bundle_id} version {manifest.version}, "
+        f"{manifest.size_bytes} bytes, sha256 {manifest.sha256[:16]}…, key {manifest.key_id}"
+    )
     return 0
 
 
@@ -57,9 +59,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if not pubkey:
         raise InputError("no public key: pass --pubkey KEY (the pinned KEYFILE.pub)")
     now = _instant(args.at, "--at") if args.at else datetime.now(UTC)
-    manifest = verify_bundle(Path(args.file), load_public_key(Path(pubkey)), now, args.current_version)
-    print(f"valid: {manifest.bundle_id} version {manifest.version}, sha256 {manifest.sha256[:16]}…, "
-          f"key {manifest.key_id}, expires {manifest.expires_at}")
+    manifest = verify_bundle(
+        Path(args.file), load_public_key(Path(pubkey)), now, args.current_version
+    )
+    print(
+        f"valid: {manifest.bundle_id} version {manifest.version}, sha256 {manifest.sha256[:16]}…, "
+        f"key {manifest.key_id}, expires {manifest.expires_at}"
+    )
     return 0
 
 
@@ -137,7 +143,7 @@ def _instant(text: str, option: str) -> datetime:
     return value
 
 
-class _open_input:  # noqa: N801 - used as a context manager, reads like open()
+class _open_input:
     """``-`` is standard input; anything else a UTF-8 file, with a one-line error if missing."""
 
     def __init__(self, name: str) -> None:

@@ -1,16 +1,16 @@
 """Errors of the reference database and its engines.
 
-    RefDbError                   anything this package refuses
-    ├── SourceError              a bad source row: ``file:line: what is wrong``
-    ├── BundleError              a bundle that must not be trusted (exit 1 in ``verify``)
-    │   ├── SignatureInvalid     signature does not check against the pinned key
-    │   ├── KeyMismatch          manifest names another key than the one pinned
-    │   ├── HashMismatch         the SQLite file is not the one the manifest describes
-    │   ├── BundleExpired        past ``expires_at`` (or before ``valid_from``)
-    │   └── VersionNotNewer      not above the version already installed
-    └── InputError               bad input to an engine or command (exit 2)
-        ├── UnknownJurisdiction  a name no alias resolves
-        └── InvalidScenario      a scenario or quote that does not make sense
+RefDbError                   anything this package refuses
+├── SourceError              a bad source row: ``file:line: what is wrong``
+├── BundleError              a bundle that must not be trusted (exit 1 in ``verify``)
+│   ├── SignatureInvalid     signature does not check against the pinned key
+│   ├── KeyMismatch          manifest names another key than the one pinned
+│   ├── HashMismatch         the SQLite file is not the one the manifest describes
+│   ├── BundleExpired        past ``expires_at`` (or before ``valid_from``)
+│   └── VersionNotNewer      not above the version already installed
+└── InputError               bad input to an engine or command (exit 2)
+    ├── UnknownJurisdiction  a name no alias resolves
+    └── InvalidScenario      a scenario or quote that does not make sense
 """
 
 from __future__ import annotations

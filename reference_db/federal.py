@@ -50,14 +50,17 @@ def certification_body_id(registry: FederalRegistry, name_or_id: str | int | Non
     )
 
 
-def check_chain(registry: FederalRegistry, body_id: int | None, scope: Scope, day: date) -> ChainCheck:
+def check_chain(
+    registry: FederalRegistry, body_id: int | None, scope: Scope, day: date
+) -> ChainCheck:
     """Is there an accreditation body vouching for this certification body and scope on ``day``?"""
     if body_id is None:
         return ChainCheck(False, "certification body is not on the recognised list")
     links = [
         link
         for link in registry.links
-        if link.certification_body_id == body_id and link.scope_id == scope.id
+        if link.certification_body_id == body_id
+        and link.scope_id == scope.id
         and link.accreditation_body_id in registry.accreditation_bodies
     ]
     if not links:

@@ -49,14 +49,22 @@ def _one(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
         "rule_pack": rules.rule_pack,
         "permits": [p.kind for p in rules.permits],
         "quiet_hours": rules.quiet.label if rules.quiet else None,
-        "booking_taxes": [f"{t.code} {(t.rate * 100).normalize():f}% of {'+'.join(sorted(t.applies_to))}" for t in rules.taxes],
+        "booking_taxes": [
+            f"{t.code} {(t.rate * 100).normalize():f}% of {'+'.join(sorted(t.applies_to))}"
+            for t in rules.taxes
+        ],
         "deposit_cents": rules.deposit.min_cents if rules.deposit else None,
         "fee_schedule": {
             "one_time_cents": totals.one_time_cents,
             "recurring_annualized_cents": totals.recurring_annualized_cents,
             "incremental_fee_count": totals.incremental_fee_count,
             "fees": [
-                {"name": f.name, "amount_cents": f.amount_cents, "kind": f.kind, "cadence": f.cadence}
+                {
+                    "name": f.name,
+                    "amount_cents": f.amount_cents,
+                    "kind": f.kind,
+                    "cadence": f.cadence,
+                }
                 for f in totals.fees
             ],
         },
@@ -73,7 +81,10 @@ def render_text(summary: dict[str, Any]) -> str:
         "",
         f"jurisdictions ({len(summary['jurisdictions'])}):",
     ]
-    lines += [f"  {j['id']:<24} {j['timezone']:<22} {j['rule_pack']:<8} {j['name']}" for j in summary["jurisdictions"]]
+    lines += [
+        f"  {j['id']:<24} {j['timezone']:<22} {j['rule_pack']:<8} {j['name']}"
+        for j in summary["jurisdictions"]
+    ]
     lines += ["", "tables:"]
     for name, table in summary["tables"].items():
         trust = ", ".join(f"{k} {v}" for k, v in sorted(table["trust"].items()))
@@ -87,8 +98,13 @@ def render_text(summary: dict[str, Any]) -> str:
             f"  permits        {', '.join(one['permits']) or '-'}",
             f"  quiet hours    {one['quiet_hours'] or '-'}",
             f"  booking taxes  {'; '.join(one['booking_taxes']) or '-'}",
-            f"  deposit        {one['deposit_cents'] if one['deposit_cents'] is not None else '-'} cents",
+            f"  deposit        {_or_dash(one['deposit_cents'])} cents",
             f"  fee schedule   one-time {fees['one_time_cents']} cents, recurring "
-            f"{fees['recurring_annualized_cents']} cents/year, {fees['incremental_fee_count']} per-event fee(s)",
+            f"{fees['recurring_annualized_cents']} cents/year, "
+            f"{fees['incremental_fee_count']} per-event fee(s)",
         ]
     return "\n".join(lines)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)

@@ -102,7 +102,12 @@ def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
     for seg_start, seg_end in segments:
         day = seg_start.date()
         while datetime.combine(day, time()) < seg_end:
-            spent = overlap(seg_start, seg_end, datetime.combine(day, time()), datetime.combine(day + DAY, time()))
+            spent = overlap(
+                seg_start,
+                seg_end,
+                datetime.combine(day, time()),
+                datetime.combine(day + DAY, time()),
+            )
             if spent:
                 days[day] = days.get(day, timedelta(0)) + spent
             day += DAY

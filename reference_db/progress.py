@@ -1,4 +1,4 @@
-"""A small progress bar on standard error: redrawn in place on a terminal, one line per step otherwise."""
+"""A progress bar on standard error: redrawn in place on a terminal, else a line per step."""
 
 from __future__ import annotations
 

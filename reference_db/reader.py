@@ -42,7 +42,9 @@ def _rows(conn: sqlite3.Connection, table: str, order: str) -> Iterator[dict[str
         yield dict(zip(names, values, strict=True))
 
 
-def _by_jurisdiction(conn: sqlite3.Connection, table: str, order: str = "rowid") -> dict[str, list[dict[str, Any]]]:
+def _by_jurisdiction(
+    conn: sqlite3.Connection, table: str, order: str = "rowid"
+) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in _rows(conn, table, order):
         grouped[row["jurisdiction_id"]].append(row)
@@ -69,10 +71,20 @@ def load_rulebook(conn: sqlite3.Connection) -> RuleBook:
     tables = {
         name: _by_jurisdiction(conn, name)
         for name in (
-            "permit_requirements", "insurance_requirements", "zoning_rules", "zoning_districts",
-            "booking_taxes", "deposits", "rental_limits", "quiet_hours", "calendar_buffers",
-            "grease_rules", "seasonal_restrictions", "renter_document_requirements",
-            "fee_schedules", "rule_overrides",
+            "permit_requirements",
+            "insurance_requirements",
+            "zoning_rules",
+            "zoning_districts",
+            "booking_taxes",
+            "deposits",
+            "rental_limits",
+            "quiet_hours",
+            "calendar_buffers",
+            "grease_rules",
+            "seasonal_restrictions",
+            "renter_document_requirements",
+            "fee_schedules",
+            "rule_overrides",
         )
     }
     tables["permit_requirements"] = _by_jurisdiction(conn, "permit_requirements", "position")
@@ -85,12 +97,17 @@ def load_rulebook(conn: sqlite3.Connection) -> RuleBook:
     }
     catalogue = {
         row["rule_id"]: RuleSpec(
-            row["rule_id"], row["category"], row["outcome"], Severity(row["severity"]),
+            row["rule_id"],
+            row["category"],
+            row["outcome"],
+            Severity(row["severity"]),
             row["description"],
         )
         for row in _rows(conn, "rules", "rule_id")
     }
-    aliases = {row["alias"].lower(): row["jurisdiction_id"] for row in _rows(conn, "aliases", "alias")}
+    aliases = {
+        row["alias"].lower(): row["jurisdiction_id"] for row in _rows(conn, "aliases", "alias")
+    }
     return RuleBook(
         bundle_id=meta["bundle_id"],
         version=int(meta["version"]),
@@ -101,7 +118,9 @@ def load_rulebook(conn: sqlite3.Connection) -> RuleBook:
     )
 
 
-def _jurisdiction(row: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any]]]]) -> JurisdictionRules:
+def _jurisdiction(
+    row: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any]]]]
+) -> JurisdictionRules:
     jid = row["id"]
     insurance = _single(t["insurance_requirements"], jid)
     zoning = _single(t["zoning_rules"], jid)
@@ -121,12 +140,18 @@ def _jurisdiction(row: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any
             for p in t["permit_requirements"].get(jid, [])
         ),
         insurance=InsuranceRule(
-            insurance["liability_min_cents"], insurance["aggregate_min_cents"],
-            insurance["additional_insured"], insurance["expiry_warning_days"],
-        ) if insurance else None,
+            insurance["liability_min_cents"],
+            insurance["aggregate_min_cents"],
+            insurance["additional_insured"],
+            insurance["expiry_warning_days"],
+        )
+        if insurance
+        else None,
         zoning=ZoningRule(
-            bool(zoning["neighborhood_notice_required"]), zoning["notice_radius_feet"],
-            zoning["notice_period_days"], bool(zoning["community_notice_required"]),
+            bool(zoning["neighborhood_notice_required"]),
+            zoning["notice_radius_feet"],
+            zoning["notice_period_days"],
+            bool(zoning["community_notice_required"]),
             zoning["community_notice_period_days"],
             _list(zoning["allowed_districts"]) or None,
             {
@@ -135,38 +160,61 @@ def _jurisdiction(row: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any
                 )
                 for d in t["zoning_districts"].get(jid, [])
             },
-        ) if zoning else None,
+        )
+        if zoning
+        else None,
         taxes=tuple(
-            TaxRule(x["code"], x["display_name"], Decimal(x["rate"]), _list(x["applies_to"]), x["citation"])
+            TaxRule(
+                x["code"],
+                x["display_name"],
+                Decimal(x["rate"]),
+                _list(x["applies_to"]),
+                x["citation"],
+            )
             for x in t["booking_taxes"].get(jid, [])
         ),
         deposit=DepositRule(
             deposit["min_cents"], deposit["hold_window_hours"], deposit["refund_window_hours"]
-        ) if deposit else None,
+        )
+        if deposit
+        else None,
         rental=RentalLimits(
             rental["max_hours_per_day"], rental["min_booking_hours"], rental["max_advance_days"]
-        ) if rental else None,
+        )
+        if rental
+        else None,
         quiet=QuietHours(
             time.fromisoformat(quiet["start"]), time.fromisoformat(quiet["end"]), quiet["citation"]
-        ) if quiet else None,
+        )
+        if quiet
+        else None,
         buffers={
             b["kind"]: Buffer(
-                timedelta(minutes=b["buffer_before_minutes"]), timedelta(minutes=b["buffer_after_minutes"])
+                timedelta(minutes=b["buffer_before_minutes"]),
+                timedelta(minutes=b["buffer_after_minutes"]),
             )
             for b in t["calendar_buffers"].get(jid, [])
         },
         grease=GreaseRule(grease["max_service_interval_days"], grease["due_soon_days"])
-        if grease else None,
+        if grease
+        else None,
         seasonal=tuple(
             SeasonalRule(
-                s["id"], s["product_type"], _month_day(s["start_month_day"]),
-                _month_day(s["end_month_day"]), s["effect"], s["message"], s["citation"],
+                s["id"],
+                s["product_type"],
+                _month_day(s["start_month_day"]),
+                _month_day(s["end_month_day"]),
+                s["effect"],
+                s["message"],
+                s["citation"],
             )
             for s in t["seasonal_restrictions"].get(jid, [])
         ),
         renter_documents=tuple(d["kind"] for d in t["renter_document_requirements"].get(jid, [])),
         fee_schedule=tuple(
-            ScheduledFee(f["fee_id"], f["name"], f["amount_cents"], f["kind"], f["cadence"], f["unit"])
+            ScheduledFee(
+                f["fee_id"], f["name"], f["amount_cents"], f["kind"], f["cadence"], f["unit"]
+            )
             for f in t["fee_schedules"].get(jid, [])
         ),
         overrides={
@@ -178,20 +226,33 @@ def _jurisdiction(row: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any
 
 def _federal(conn: sqlite3.Connection) -> FederalRegistry:
     return FederalRegistry(
-        accreditation_bodies={r["id"]: r["name"] for r in _rows(conn, "accreditation_bodies", "id")},
-        certification_bodies={r["id"]: r["name"] for r in _rows(conn, "certification_bodies", "id")},
+        accreditation_bodies={
+            r["id"]: r["name"] for r in _rows(conn, "accreditation_bodies", "id")
+        },
+        certification_bodies={
+            r["id"]: r["name"] for r in _rows(conn, "certification_bodies", "id")
+        },
         scopes={
-            r["id"]: Scope(r["id"], r["code"], r["name"], r["cfr_citation"], bool(r["requires_certification"]))
+            r["id"]: Scope(
+                r["id"], r["code"], r["name"], r["cfr_citation"], bool(r["requires_certification"])
+            )
             for r in _rows(conn, "scopes", "id")
         },
         links=tuple(
             ScopeLink(
-                r["id"], r["accreditation_body_id"], r["certification_body_id"], r["scope_id"],
-                r["valid_from"], r["valid_until"], r["status"],
+                r["id"],
+                r["accreditation_body_id"],
+                r["certification_body_id"],
+                r["scope_id"],
+                r["valid_from"],
+                r["valid_until"],
+                r["status"],
             )
             for r in _rows(conn, "scope_links", "id")
         ),
-        activity_scope={r["activity"]: r["scope_id"] for r in _rows(conn, "activity_scopes", "activity")},
+        activity_scope={
+            r["activity"]: r["scope_id"] for r in _rows(conn, "activity_scopes", "activity")
+        },
     )
 
 

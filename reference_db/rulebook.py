@@ -6,9 +6,9 @@ The engines read only these objects, never SQL, so an evaluation touches no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from reference_db.errors import UnknownJurisdiction

@@ -156,7 +156,9 @@ def _records(path: Path, table: SourceTable) -> Iterator[tuple[int, dict[str, st
         header = tuple(reader.fieldnames or ())
         if header != table.all_columns:
             raise SourceError(
-                path.name, 1, f"header must be {','.join(table.all_columns)}; got {','.join(header)}"
+                path.name,
+                1,
+                f"header must be {','.join(table.all_columns)}; got {','.join(header)}",
             )
         line = 1
         for record in reader:
@@ -180,7 +182,11 @@ def load_table(path: Path, table: SourceTable) -> LoadedTable:
         key = tuple(row[i] for i in key_positions)
         if key in seen:
             shown = ", ".join(str(k) for k in key)
-            raise SourceError(path.name, line, f"duplicate {'/'.join(table.key)} {shown} (first on line {seen[key]})")
+            raise SourceError(
+                path.name,
+                line,
+                f"duplicate {'/'.join(table.key)} {shown} (first on line {seen[key]})",
+            )
         seen[key] = line
         numbered.append((row, line))
     order = [table.all_columns.index(k) for k in (table.order_by or table.key)]
@@ -215,7 +221,9 @@ def check_references(tables: dict[str, LoadedTable]) -> None:
                     )
 
 
-def load_sources(directory: Path, progress: Callable[[str], None] | None = None) -> dict[str, LoadedTable]:
+def load_sources(
+    directory: Path, progress: Callable[[str], None] | None = None
+) -> dict[str, LoadedTable]:
     """Load and cross-check every source table of ``directory``."""
     tables: dict[str, LoadedTable] = {}
     for table in TABLES:

@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, PlainSerializer
 
 _DATE_ONLY_LENGTH = 10
 FIRST_YEAR, LAST_YEAR = 1900, 2999
-_FAR_FUTURE = datetime(LAST_YEAR + 1, 1, 1)
+_FAR_FUTURE = datetime(LAST_YEAR + 1, 1, 1)  # noqa: DTZ001 - naive on purpose: a wall time
 
 
 def _parse(value: Any) -> Any:
@@ -57,7 +57,5 @@ Instant = Annotated[
 ]
 """A date-time, aware or naive (naive = local wall time of the site)."""
 
-Expiry = Annotated[
-    datetime, BeforeValidator(_parse_expiry), PlainSerializer(_iso, return_type=str)
-]
+Expiry = Annotated[datetime, BeforeValidator(_parse_expiry), PlainSerializer(_iso, return_type=str)]
 """An expiry instant; a bare date means the end of that day."""

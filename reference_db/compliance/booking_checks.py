@@ -15,8 +15,12 @@ def check_quiet_hours(ctx: Context) -> None:
     if quiet is None:
         return
     if daily_window_overlap(ctx.segments, quiet.start, quiet.end) > timedelta(0):
-        ctx.emit("SOUND_QUIET_HOURS", f"Booking overlaps quiet hours ({quiet.label})",
-                 f"Adjust booking to avoid quiet hours {quiet.label}", quiet.citation)
+        ctx.emit(
+            "SOUND_QUIET_HOURS",
+            f"Booking overlaps quiet hours ({quiet.label})",
+            f"Adjust booking to avoid quiet hours {quiet.label}",
+            quiet.citation,
+        )
 
 
 def check_rental_limits(ctx: Context) -> None:
@@ -32,18 +36,26 @@ def check_rental_limits(ctx: Context) -> None:
     cap = timedelta(hours=limits.max_hours_per_day)
     for day, spent in sorted(per_day.items()):
         if spent > cap:
-            ctx.emit("RENTAL_LIMIT_DAILY",
-                     f"Daily rental cap exceeded on {day:%Y-%m-%d}: {_h(spent)} of {limits.max_hours_per_day} hours",
-                     "Shorten the booking or move part of it to another day")
+            ctx.emit(
+                "RENTAL_LIMIT_DAILY",
+                f"Daily rental cap exceeded on {day:%Y-%m-%d}: "
+                f"{_h(spent)} of {limits.max_hours_per_day} hours",
+                "Shorten the booking or move part of it to another day",
+            )
     if ctx.end - ctx.start < timedelta(hours=limits.min_booking_hours):
-        ctx.emit("RENTAL_MIN_HOURS",
-                 f"Booking is {_h(ctx.end - ctx.start)} hours; the minimum is {limits.min_booking_hours}",
-                 f"Book at least {limits.min_booking_hours} hours")
+        ctx.emit(
+            "RENTAL_MIN_HOURS",
+            f"Booking is {_h(ctx.end - ctx.start)} hours; "
+            f"the minimum is {limits.min_booking_hours}",
+            f"Book at least {limits.min_booking_hours} hours",
+        )
     ahead = ctx.start - ctx.as_of
     if ahead > timedelta(days=limits.max_advance_days):
-        ctx.emit("RENTAL_ADVANCE_LIMIT",
-                 f"Booking starts {ahead.days} days ahead; the limit is {limits.max_advance_days} days",
-                 f"Book no more than {limits.max_advance_days} days in advance")
+        ctx.emit(
+            "RENTAL_ADVANCE_LIMIT",
+            f"Booking starts {ahead.days} days ahead; the limit is {limits.max_advance_days} days",
+            f"Book no more than {limits.max_advance_days} days in advance",
+        )
 
 
 def _h(span: timedelta) -> str:
@@ -60,11 +72,19 @@ def check_seasonal(ctx: Context) -> None:
             continue
         window = f"{rule.start[0]:02d}-{rule.start[1]:02d} to {rule.end[0]:02d}-{rule.end[1]:02d}"
         if rule.effect == "prohibited":
-            ctx.emit("SEASONAL_PROHIBITED", rule.message,
-                     f"Choose dates outside {window} or another product type", rule.citation)
+            ctx.emit(
+                "SEASONAL_PROHIBITED",
+                rule.message,
+                f"Choose dates outside {window} or another product type",
+                rule.citation,
+            )
         else:
-            ctx.emit("SEASONAL_NOTICE", rule.message,
-                     f"Follow the seasonal guidance for {window}", rule.citation)
+            ctx.emit(
+                "SEASONAL_NOTICE",
+                rule.message,
+                f"Follow the seasonal guidance for {window}",
+                rule.citation,
+            )
 
 
 def check_fee_disclosure(ctx: Context) -> None:
@@ -77,13 +97,20 @@ def check_fee_disclosure(ctx: Context) -> None:
         "platform_fee": booking.platform_fee_cents,
     }
     known = any(v is not None for v in amounts.values())
-    lines = {line.code: line for line in tax_lines(ctx.rules.taxes, {k: v or 0 for k, v in amounts.items()})}
+    lines = {
+        line.code: line
+        for line in tax_lines(ctx.rules.taxes, {k: v or 0 for k, v in amounts.items()})
+    }
     for tax in ctx.rules.taxes:
         percent = f"{(tax.rate * 100).normalize():f}%"
         line = lines.get(tax.code)
         if known and line is None:
             continue
         amount = f": {dollars(line.amount_cents)}" if known and line else ""
-        ctx.emit(f"FEES_{rule_suffix(tax.code)}",
-                 f"{tax.display_name} ({percent} of {', '.join(sorted(tax.applies_to))}) will be assessed{amount}",
-                 "Include the tax in the booking total", tax.citation)
+        ctx.emit(
+            f"FEES_{rule_suffix(tax.code)}",
+            f"{tax.display_name} ({percent} of {', '.join(sorted(tax.applies_to))}) "
+            f"will be assessed{amount}",
+            "Include the tax in the booking total",
+            tax.citation,
+        )

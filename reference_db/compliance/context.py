@@ -62,7 +62,9 @@ class Context:
     def hours(self) -> float:
         return (self.end - self.start).total_seconds() / 3600
 
-    def emit(self, rule_id: str, message: str, remedy: str | None, citation: str | None = None) -> None:
+    def emit(
+        self, rule_id: str, message: str, remedy: str | None, citation: str | None = None
+    ) -> None:
         """Record a rule result where the catalogue says it belongs, at its severity."""
         spec = self.book.spec(rule_id)
         family = rule_id.split("_", 1)[0] + "_*"

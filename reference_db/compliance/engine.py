@@ -61,8 +61,11 @@ def evaluate(scenario: Scenario, book: RuleBook, as_of: datetime | None = None) 
     for check in CHECKS:
         check(ctx)
     if rules.rule_pack != "full":
-        ctx.emit("RULEPACK_PARTIAL", f"{rules.name} has only a partial rule pack; some checks were not run",
-                 "Confirm local requirements with the health department")
+        ctx.emit(
+            "RULEPACK_PARTIAL",
+            f"{rules.name} has only a partial rule pack; some checks were not run",
+            "Confirm local requirements with the health department",
+        )
     return Verdict(
         jurisdiction=rules.id,
         result=decide(ctx.violations, ctx.conditions),
@@ -92,5 +95,7 @@ def one_line(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-def evaluate_json(data: Mapping[str, Any] | str | bytes, book: RuleBook, as_of: datetime | None = None) -> Verdict:
+def evaluate_json(
+    data: Mapping[str, Any] | str | bytes, book: RuleBook, as_of: datetime | None = None
+) -> Verdict:
     return evaluate(parse_scenario(data), book, as_of)

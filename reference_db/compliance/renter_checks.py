@@ -19,7 +19,8 @@ def check_insurance(ctx: Context) -> None:
     if insurance.general_liability_cents < rule.liability_min_cents:
         ctx.emit(
             "INSURANCE_LIABILITY",
-            f"General liability coverage below minimum ({dollars(rule.liability_min_cents)} required, "
+            "General liability coverage below minimum "
+            f"({dollars(rule.liability_min_cents)} required, "
             f"{dollars(insurance.general_liability_cents)} provided)",
             f"Obtain general liability insurance of at least {dollars(rule.liability_min_cents)}",
         )
@@ -30,7 +31,11 @@ def check_insurance(ctx: Context) -> None:
             f"Obtain aggregate coverage of at least {dollars(rule.aggregate_min_cents)}",
         )
     phrase = rule.additional_insured
-    if phrase and phrase.casefold() not in " ".join((insurance.additional_insured_text or "").split()).casefold():
+    if (
+        phrase
+        and phrase.casefold()
+        not in " ".join((insurance.additional_insured_text or "").split()).casefold()
+    ):
         ctx.emit(
             "INSURANCE_ADDITIONAL_INSURED",
             f"COI must list '{phrase}' as additional insured",
@@ -43,14 +48,23 @@ def check_insurance(ctx: Context) -> None:
 def _check_insurance_expiry(ctx: Context, expires: datetime, warning_days: int) -> None:
     shown = f"{ctx.local(expires):%Y-%m-%d}"
     if expires <= ctx.as_of:
-        ctx.emit("INSURANCE_EXPIRED", f"Insurance expired on {shown}",
-                 "Upload a current Certificate of Insurance")
+        ctx.emit(
+            "INSURANCE_EXPIRED",
+            f"Insurance expired on {shown}",
+            "Upload a current Certificate of Insurance",
+        )
     elif expires < ctx.end:
-        ctx.emit("INSURANCE_EXPIRED", f"Insurance expires on {shown}, before the booking ends",
-                 "Upload a Certificate of Insurance covering the whole booking")
+        ctx.emit(
+            "INSURANCE_EXPIRED",
+            f"Insurance expires on {shown}, before the booking ends",
+            "Upload a Certificate of Insurance covering the whole booking",
+        )
     elif expires - ctx.as_of <= timedelta(days=warning_days):
-        ctx.emit("INSURANCE_EXPIRING", f"Insurance expires on {shown}",
-                 "Renew the insurance and upload the new certificate")
+        ctx.emit(
+            "INSURANCE_EXPIRING",
+            f"Insurance expires on {shown}",
+            "Renew the insurance and upload the new certificate",
+        )
 
 
 def check_documents(ctx: Context) -> None:
@@ -69,8 +83,11 @@ def check_documents(ctx: Context) -> None:
             ctx.emit(rule_id, f"{label.capitalize()} expired", f"Upload a current {label}")
         elif not any(d.status.strip().lower() in _APPROVED for d in current):
             status = current[0].status
-            ctx.emit(rule_id, f"{label.capitalize()} is {status}, not approved",
-                     f"Wait for the {label} to be reviewed, or upload another")
+            ctx.emit(
+                rule_id,
+                f"{label.capitalize()} is {status}, not approved",
+                f"Wait for the {label} to be reviewed, or upload another",
+            )
 
 
 def check_federal(ctx: Context) -> None:
@@ -86,8 +103,11 @@ def check_federal(ctx: Context) -> None:
         scope = scope_for_activity(registry, activity)
         if scope is None:
             if activity in renter.activities:
-                ctx.emit("FEDERAL_ACTIVITY_UNKNOWN", f"Activity {activity!r} has no federal scope on file",
-                         "Check the activity name, or ask support to classify it")
+                ctx.emit(
+                    "FEDERAL_ACTIVITY_UNKNOWN",
+                    f"Activity {activity!r} has no federal scope on file",
+                    "Check the activity name, or ask support to classify it",
+                )
             continue
         if not scope.requires_certification:
             continue
@@ -98,16 +118,20 @@ def check_federal(ctx: Context) -> None:
             for c in certificates
         )
         if not held:
-            ctx.emit("FEDERAL_SCOPE_UNCERTIFIED",
-                     f"{activity} falls under {scope.name} ({scope.cfr_citation}); no valid certificate on file",
-                     "Upload a certificate from a certification body accredited for this scope",
-                     scope.cfr_citation)
+            ctx.emit(
+                "FEDERAL_SCOPE_UNCERTIFIED",
+                f"{activity} falls under {scope.name} ({scope.cfr_citation}); "
+                "no valid certificate on file",
+                "Upload a certificate from a certification body accredited for this scope",
+                scope.cfr_citation,
+            )
 
 
 def _body(ctx: Context, certificate: FederalCertificate) -> int | None:
     return certification_body_id(
         ctx.book.federal,
-        certificate.certification_body_id if certificate.certification_body_id is not None
+        certificate.certification_body_id
+        if certificate.certification_body_id is not None
         else certificate.certification_body,
     )
 
@@ -116,14 +140,25 @@ def _check_certificate(ctx: Context, certificate: FederalCertificate) -> None:
     registry = ctx.book.federal
     scope = registry.scope_by_code(certificate.scope)
     if scope is None:
-        ctx.emit("FEDERAL_CHAIN_INVALID", f"Unknown federal scope {certificate.scope!r}",
-                 "Use one of the recognised scope codes (PCHF, PCAF, PRODUCE, ...)")
+        ctx.emit(
+            "FEDERAL_CHAIN_INVALID",
+            f"Unknown federal scope {certificate.scope!r}",
+            "Use one of the recognised scope codes (PCHF, PCAF, PRODUCE, ...)",
+        )
         return
     if certificate.expires_at is not None and ctx.instant(certificate.expires_at) <= ctx.as_of:
-        ctx.emit("FEDERAL_CHAIN_INVALID", f"{scope.code} certificate has expired",
-                 "Upload the renewed certificate", scope.cfr_citation)
+        ctx.emit(
+            "FEDERAL_CHAIN_INVALID",
+            f"{scope.code} certificate has expired",
+            "Upload the renewed certificate",
+            scope.cfr_citation,
+        )
         return
     result = check_chain(registry, _body(ctx, certificate), scope, ctx.local(ctx.as_of).date())
     if not result.valid:
-        ctx.emit("FEDERAL_CHAIN_INVALID", f"{scope.code} certificate is not backed by a valid chain: {result.reason}",
-                 "Use a certification body currently accredited for this scope", scope.cfr_citation)
+        ctx.emit(
+            "FEDERAL_CHAIN_INVALID",
+            f"{scope.code} certificate is not backed by a valid chain: {result.reason}",
+            "Use a certification body currently accredited for this scope",
+            scope.cfr_citation,
+        )

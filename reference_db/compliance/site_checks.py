@@ -1,4 +1,4 @@
-"""Checks of the kitchen itself: permits, zoning notices, access, grease, inspections, maintenance."""
+"""Checks of the kitchen: permits, zoning notices, access, grease, inspections, maintenance."""
 
 from __future__ import annotations
 
@@ -23,21 +23,27 @@ def check_permits(ctx: Context) -> None:
 def _check_permit(ctx: Context, rule: PermitRule, permits: list[Permit]) -> None:
     rule_id = f"PERMIT_{rule_suffix(rule.kind)}"
     valid = [
-        p for p in permits
+        p
+        for p in permits
         if p.status.strip().lower() in rule.valid_statuses
         and (p.expires_at is None or ctx.instant(p.expires_at) >= ctx.end)
     ]
     if not valid:
-        ctx.emit(rule_id, f"Missing or expired {rule.kind} permit",
-                 f"Upload current {rule.kind} permit for this facility")
+        ctx.emit(
+            rule_id,
+            f"Missing or expired {rule.kind} permit",
+            f"Upload current {rule.kind} permit for this facility",
+        )
         return
     expiries = [ctx.instant(p.expires_at) for p in valid if p.expires_at is not None]
     if len(expiries) == len(valid):
         latest = max(expiries)
         if latest - ctx.as_of <= timedelta(days=rule.expiry_warning_days):
-            ctx.emit("PERMIT_EXPIRING",
-                     f"{rule.kind} permit expires on {ctx.local(latest):%Y-%m-%d}",
-                     f"Renew the {rule.kind} permit before it expires")
+            ctx.emit(
+                "PERMIT_EXPIRING",
+                f"{rule.kind} permit expires on {ctx.local(latest):%Y-%m-%d}",
+                f"Renew the {rule.kind} permit before it expires",
+            )
 
 
 def check_zoning(ctx: Context) -> None:
@@ -48,22 +54,36 @@ def check_zoning(ctx: Context) -> None:
     district = (zoning.district or "").strip().upper() if zoning else ""
     district_rule = rule.districts.get(district)
     notice_required = (
-        district_rule.neighborhood_notice_required if district_rule else rule.neighborhood_notice_required
+        district_rule.neighborhood_notice_required
+        if district_rule
+        else rule.neighborhood_notice_required
     )
     if district and rule.allowed_districts and not _allowed(district, rule.allowed_districts):
-        ctx.emit("ZONING_DISTRICT", f"District {district} is not on the list of districts for shared kitchens",
-                 "Confirm the zoning with the planning department")
+        ctx.emit(
+            "ZONING_DISTRICT",
+            f"District {district} is not on the list of districts for shared kitchens",
+            "Confirm the zoning with the planning department",
+        )
     period = rule.notice_period_days or 0
     if notice_required:
         doc = zoning.neighborhood_notice_doc_id if zoning else None
         notice_date = zoning.notice_date if zoning else None
         radius = f"{rule.notice_radius_feet}-foot radius " if rule.notice_radius_feet else ""
         if not doc:
-            ctx.emit("ZONING_NOTICE", f"Neighborhood notice required ({period} days)",
-                     f"Provide proof of {radius}neighborhood notification")
-        elif notice_date is not None and ctx.instant(notice_date) + timedelta(days=period) > ctx.start:
-            ctx.emit("ZONING_NOTICE", f"Neighborhood notice period ({period} days) has not elapsed",
-                     f"Book on or after {ctx.local(ctx.instant(notice_date) + timedelta(days=period)):%Y-%m-%d}")
+            ctx.emit(
+                "ZONING_NOTICE",
+                f"Neighborhood notice required ({period} days)",
+                f"Provide proof of {radius}neighborhood notification",
+            )
+        elif (
+            notice_date is not None
+            and ctx.instant(notice_date) + timedelta(days=period) > ctx.start
+        ):
+            ctx.emit(
+                "ZONING_NOTICE",
+                f"Neighborhood notice period ({period} days) has not elapsed",
+                f"Book on or after {_plus_days(ctx, notice_date, period)}",
+            )
     if rule.community_notice_required:
         _check_community_notice(ctx, rule.community_notice_period_days or 0)
 
@@ -73,17 +93,26 @@ def _check_community_notice(ctx: Context, period: int) -> None:
     doc = zoning.community_notice_doc_id if zoning else None
     notified = zoning.community_notice_date if zoning else None
     if not doc:
-        ctx.emit("COMMUNITY_NOTICE", f"Community notification required ({period} days)",
-                 "Provide proof that the community was notified")
+        ctx.emit(
+            "COMMUNITY_NOTICE",
+            f"Community notification required ({period} days)",
+            "Provide proof that the community was notified",
+        )
     elif notified is not None and ctx.instant(notified) + timedelta(days=period) > ctx.start:
-        ctx.emit("COMMUNITY_NOTICE", f"Community notification period ({period} days) has not elapsed",
-                 f"Book on or after {ctx.local(ctx.instant(notified) + timedelta(days=period)):%Y-%m-%d}")
+        ctx.emit(
+            "COMMUNITY_NOTICE",
+            f"Community notification period ({period} days) has not elapsed",
+            f"Book on or after {_plus_days(ctx, notified, period)}",
+        )
 
 
 def check_ada(ctx: Context) -> None:
     if ctx.scenario.renter.requires_ada_access and ctx.scenario.site.ada_accessible is not True:
-        ctx.emit("ADA_ACCESSIBILITY", "Facility is not ADA accessible and the renter requires ADA access",
-                 "Book an ADA-accessible facility or confirm accommodations with the host")
+        ctx.emit(
+            "ADA_ACCESSIBILITY",
+            "Facility is not ADA accessible and the renter requires ADA access",
+            "Book an ADA-accessible facility or confirm accommodations with the host",
+        )
 
 
 def check_grease(ctx: Context) -> None:
@@ -94,14 +123,20 @@ def check_grease(ctx: Context) -> None:
     days = (ctx.local(ctx.as_of).date() - serviced).days
     interval = rule.max_service_interval_days
     if days > interval:
-        ctx.emit("GREASE_MAINTENANCE", f"Grease trap overdue for service ({days} days since last service)",
-                 f"Schedule grease trap service (required every {interval} days)")
+        ctx.emit(
+            "GREASE_MAINTENANCE",
+            f"Grease trap overdue for service ({days} days since last service)",
+            f"Schedule grease trap service (required every {interval} days)",
+        )
         return
     days_at_booking = (ctx.local(ctx.end).date() - serviced).days
     if days_at_booking > interval - rule.due_soon_days:
         due = serviced + timedelta(days=interval)
-        ctx.emit("GREASE_DUE_SOON", f"Grease trap service due by {due:%Y-%m-%d}",
-                 "Schedule grease trap service before it is overdue")
+        ctx.emit(
+            "GREASE_DUE_SOON",
+            f"Grease trap service due by {due:%Y-%m-%d}",
+            "Schedule grease trap service before it is overdue",
+        )
 
 
 def check_inspections(ctx: Context) -> None:
@@ -110,16 +145,26 @@ def check_inspections(ctx: Context) -> None:
             continue
         kind = inspection.kind.strip().lower()
         buffer = ctx.rules.buffers.get(kind, _NO_BUFFER)
-        block = Block(ctx.instant(inspection.start), ctx.instant(inspection.end), buffer.before, buffer.after)
+        block = Block(
+            ctx.instant(inspection.start), ctx.instant(inspection.end), buffer.before, buffer.after
+        )
         found = clash(ctx.start, ctx.end, block)
         if found is None:
             continue
         when = f"{ctx.local(block.start):%Y-%m-%d %H:%M}-{ctx.local(block.end):%H:%M}"
-        detail = "overlaps" if found is Clash.OVERLAP else (
-            f"falls within the buffer ({_hours(buffer.before)} before, {_hours(buffer.after)} after) of"
+        detail = (
+            "overlaps"
+            if found is Clash.OVERLAP
+            else (
+                f"falls within the buffer ({_hours(buffer.before)} before, "
+                f"{_hours(buffer.after)} after) of"
+            )
         )
-        ctx.emit("INSPECTION_CONFLICT", f"Booking {detail} a scheduled {kind} inspection ({when})",
-                 "Move the booking clear of the inspection and its buffer")
+        ctx.emit(
+            "INSPECTION_CONFLICT",
+            f"Booking {detail} a scheduled {kind} inspection ({when})",
+            "Move the booking clear of the inspection and its buffer",
+        )
     _check_failed_inspections(ctx)
 
 
@@ -136,24 +181,38 @@ def _check_failed_inspections(ctx: Context) -> None:
             latest[kind] = (finished, inspection.result.strip().lower())
     for kind, (finished, result) in sorted(latest.items()):
         if result == "fail":
-            ctx.emit("INSPECTION_FAILED",
-                     f"Most recent {kind} inspection failed ({ctx.local(finished):%Y-%m-%d})",
-                     "Pass a re-inspection before the facility is rented again")
+            ctx.emit(
+                "INSPECTION_FAILED",
+                f"Most recent {kind} inspection failed ({ctx.local(finished):%Y-%m-%d})",
+                "Pass a re-inspection before the facility is rented again",
+            )
 
 
 def check_maintenance(ctx: Context) -> None:
     buffer = ctx.rules.buffers.get("maintenance", _NO_BUFFER)
     for window in ctx.scenario.site.maintenance:
-        block = Block(ctx.instant(window.start), ctx.instant(window.end), buffer.before, buffer.after)
+        block = Block(
+            ctx.instant(window.start), ctx.instant(window.end), buffer.before, buffer.after
+        )
         found = clash(ctx.start, ctx.end, block)
         when = f"{ctx.local(block.start):%Y-%m-%d %H:%M}-{ctx.local(block.end):%H:%M}"
         if found is Clash.OVERLAP:
-            ctx.emit("MAINTENANCE_CONFLICT", f"Booking overlaps a maintenance window ({when})",
-                     "Move the booking outside the maintenance window")
+            ctx.emit(
+                "MAINTENANCE_CONFLICT",
+                f"Booking overlaps a maintenance window ({when})",
+                "Move the booking outside the maintenance window",
+            )
         elif found is Clash.BUFFER:
-            ctx.emit("MAINTENANCE_BUFFER",
-                     f"Booking is within {_hours(buffer.before)} before or {_hours(buffer.after)} after maintenance ({when})",
-                     "Leave the buffer around maintenance free, or confirm with the host")
+            ctx.emit(
+                "MAINTENANCE_BUFFER",
+                f"Booking is within {_hours(buffer.before)} before or "
+                f"{_hours(buffer.after)} after maintenance ({when})",
+                "Leave the buffer around maintenance free, or confirm with the host",
+            )
+
+
+def _plus_days(ctx: Context, moment: datetime, days: int) -> str:
+    return f"{ctx.local(ctx.instant(moment) + timedelta(days=days)):%Y-%m-%d}"
 
 
 def _hours(span: timedelta) -> str:

@@ -64,11 +64,15 @@ def _site(kitchen: dict[str, Any]) -> dict[str, Any]:
     kinds = [*kitchen["permits"], "health_permit"]  # absent from the table's fixtures
     zoning = kitchen.get("zoning", {})
     site: dict[str, Any] = {
-        "permits": [{"kind": k, "status": "active", "expires_at": PERMIT_VALID_UNTIL} for k in kinds],
+        "permits": [
+            {"kind": k, "status": "active", "expires_at": PERMIT_VALID_UNTIL} for k in kinds
+        ],
         "zoning": {
             "district": zoning.get("code"),
             "neighborhood_notice_doc_id": "notice-1" if zoning.get("notice_doc") else None,
-            "community_notice_doc_id": "community-1" if kitchen.get("community_notice_doc") else None,
+            "community_notice_doc_id": "community-1"
+            if kitchen.get("community_notice_doc")
+            else None,
         },
         "ada_accessible": kitchen.get("ada_accessible", True),
         "inspections": [],
@@ -77,10 +81,14 @@ def _site(kitchen: dict[str, Any]) -> dict[str, Any]:
     if "inspection" in kitchen:
         site["inspections"].append({"kind": "health", **kitchen["inspection"]})
     if kitchen.get("inspection_result"):
-        site["inspections"].append({
-            "kind": "health", "start": "2025-10-01T09:00:00", "end": "2025-10-01T10:00:00",
-            "result": kitchen["inspection_result"],
-        })
+        site["inspections"].append(
+            {
+                "kind": "health",
+                "start": "2025-10-01T09:00:00",
+                "end": "2025-10-01T10:00:00",
+                "result": kitchen["inspection_result"],
+            }
+        )
     if kitchen.get("grease_overdue"):
         site["grease"] = {"last_service_at": "2025-01-02T08:00:00"}
     return site

@@ -1,4 +1,4 @@
-"""Calendar arithmetic (blocks with buffers, seasons, free slots) and the federal authority chain."""
+"""Calendar arithmetic (blocks, buffers, seasons, free slots) and the federal authority chain."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ def _utc(text: str) -> datetime:
 
 
 def test_a_block_clashes_by_overlap_or_by_buffer() -> None:
-    block = Block(_utc("2025-11-15T12:00"), _utc("2025-11-15T13:00"), timedelta(hours=2), timedelta(minutes=30))
+    block = Block(
+        _utc("2025-11-15T12:00"),
+        _utc("2025-11-15T13:00"),
+        timedelta(hours=2),
+        timedelta(minutes=30),
+    )
     assert clash(_utc("2025-11-15T12:30"), _utc("2025-11-15T14:00"), block) is Clash.OVERLAP
     assert clash(_utc("2025-11-15T09:00"), _utc("2025-11-15T10:30"), block) is Clash.BUFFER
     assert clash(_utc("2025-11-15T09:00"), _utc("2025-11-15T10:00"), block) is None
@@ -35,18 +40,29 @@ def test_seasons_may_wrap_the_new_year() -> None:
 
 def test_local_dates_of_an_overnight_booking() -> None:
     assert local_dates(_utc("2025-11-15T23:00"), _utc("2025-11-16T07:00"), LA) == [
-        date(2025, 11, 15), date(2025, 11, 16)]
-    assert local_dates(_utc("2025-11-15T10:00"), _utc("2025-11-16T00:00"), LA) == [date(2025, 11, 15)]
+        date(2025, 11, 15),
+        date(2025, 11, 16),
+    ]
+    assert local_dates(_utc("2025-11-15T10:00"), _utc("2025-11-16T00:00"), LA) == [
+        date(2025, 11, 15)
+    ]
 
 
 def test_free_slots_skip_buffered_blocks_and_short_gaps() -> None:
     busy = [
         Block(_utc("2025-11-15T09:00"), _utc("2025-11-15T11:00")),
-        Block(_utc("2025-11-15T14:00"), _utc("2025-11-15T15:00"), timedelta(hours=1), timedelta(minutes=30)),
+        Block(
+            _utc("2025-11-15T14:00"),
+            _utc("2025-11-15T15:00"),
+            timedelta(hours=1),
+            timedelta(minutes=30),
+        ),
         Block(_utc("2025-11-15T16:00"), _utc("2025-11-15T16:45")),
     ]
     slots = free_slots(date(2025, 11, 15), LA, time(6), time(22), busy, timedelta(hours=1))
-    local = [(s.astimezone(LA).strftime("%H:%M"), e.astimezone(LA).strftime("%H:%M")) for s, e in slots]
+    local = [
+        (s.astimezone(LA).strftime("%H:%M"), e.astimezone(LA).strftime("%H:%M")) for s, e in slots
+    ]
     assert local == [("06:00", "09:00"), ("11:00", "13:00"), ("16:45", "22:00")]
 
 
@@ -56,8 +72,12 @@ def test_free_slots_on_the_day_clocks_go_back_have_25_hours() -> None:
 
 
 def test_a_wall_time_in_the_spring_gap_is_placed_at_the_jump() -> None:
-    assert to_utc(datetime(2025, 3, 9, 2, 30), LA) == datetime(2025, 3, 9, 10, 0, tzinfo=UTC)
-    assert to_utc(datetime(2025, 11, 2, 1, 30), LA) == datetime(2025, 11, 2, 8, 30, tzinfo=UTC)
+    assert to_utc(datetime.fromisoformat("2025-03-09T02:30"), LA) == datetime(
+        2025, 3, 9, 10, 0, tzinfo=UTC
+    )
+    assert to_utc(datetime.fromisoformat("2025-11-02T01:30"), LA) == datetime(
+        2025, 11, 2, 8, 30, tzinfo=UTC
+    )
 
 
 def test_activity_maps_to_scope(book: RuleBook) -> None:
@@ -68,8 +88,12 @@ def test_activity_maps_to_scope(book: RuleBook) -> None:
 
 
 def test_certifiers_follow_recognition_dates(book: RuleBook) -> None:
-    before = {c.certification_body for c in certifiers_for(book.federal, "seafood", date(2025, 11, 5))}
-    after = {c.certification_body for c in certifiers_for(book.federal, "seafood", date(2026, 10, 1))}
+    before = {
+        c.certification_body for c in certifiers_for(book.federal, "seafood", date(2025, 11, 5))
+    }
+    after = {
+        c.certification_body for c in certifiers_for(book.federal, "seafood", date(2026, 10, 1))
+    }
     assert "DEKRA Certification Inc." in before
     assert "DEKRA Certification Inc." not in after  # its recognition ran to 2026-09-25
     assert "Intertek USA Inc." in after

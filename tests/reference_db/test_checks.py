@@ -17,14 +17,25 @@ SF_OK: dict[str, Any] = {
     "jurisdiction": "san_francisco",
     "as_of": AS_OF,
     "site": {
-        "permits": [{"kind": k, "status": "active", "expires_at": "2026-12-31"}
-                    for k in ("shared_kitchen", "fire", "ventilation", "health_permit")],
+        "permits": [
+            {"kind": k, "status": "active", "expires_at": "2026-12-31"}
+            for k in ("shared_kitchen", "fire", "ventilation", "health_permit")
+        ],
         "zoning": {"district": "PDR", "neighborhood_notice_doc_id": "n1"},
         "ada_accessible": True,
     },
-    "renter": {"insurance": {"general_liability_cents": 100_000_000, "aggregate_cents": 200_000_000,
-                             "additional_insured_text": "city and county of SAN FRANCISCO"}},
-    "booking": {"start": "2025-11-15T10:00:00", "end": "2025-11-15T14:00:00", "product_type": "baked_goods"},
+    "renter": {
+        "insurance": {
+            "general_liability_cents": 100_000_000,
+            "aggregate_cents": 200_000_000,
+            "additional_insured_text": "city and county of SAN FRANCISCO",
+        }
+    },
+    "booking": {
+        "start": "2025-11-15T10:00:00",
+        "end": "2025-11-15T14:00:00",
+        "product_type": "baked_goods",
+    },
 }
 
 
@@ -57,9 +68,11 @@ def test_naive_times_are_local_not_utc(book: RuleBook) -> None:
     assert "SOUND_QUIET_HOURS" not in _ids(_run(book, booking__end="2025-11-15T12:00:00"))
     # Aware instants keep their offset: 14:00Z is 06:00 PST, the end of quiet hours; 13:30Z is not.
     assert "SOUND_QUIET_HOURS" not in _ids(
-        _run(book, booking__start="2025-11-15T14:00:00Z", booking__end="2025-11-15T16:00:00Z"))
+        _run(book, booking__start="2025-11-15T14:00:00Z", booking__end="2025-11-15T16:00:00Z")
+    )
     assert "SOUND_QUIET_HOURS" in _ids(
-        _run(book, booking__start="2025-11-15T13:30:00Z", booking__end="2025-11-15T16:00:00Z"))
+        _run(book, booking__start="2025-11-15T13:30:00Z", booking__end="2025-11-15T16:00:00Z")
+    )
 
 
 def test_evening_booking_into_quiet_hours_is_caught(book: RuleBook) -> None:
@@ -73,8 +86,11 @@ def test_daily_cap_counts_the_days_other_bookings(book: RuleBook) -> None:
     other_day = [{"start": "2025-11-14T08:00:00", "end": "2025-11-14T20:00:00"}]
     assert "RENTAL_LIMIT_DAILY" in _ids(_run(book, same_day_bookings=same_day))
     assert "RENTAL_LIMIT_DAILY" not in _ids(_run(book, same_day_bookings=other_day))
-    assert "RENTAL_LIMIT_DAILY" not in _ids(_run(book, same_day_bookings=[
-        {"start": "2025-11-15T00:00:00", "end": "2025-11-15T08:00:00"}]))  # 8 + 4 = 12, the cap
+    assert "RENTAL_LIMIT_DAILY" not in _ids(
+        _run(
+            book, same_day_bookings=[{"start": "2025-11-15T00:00:00", "end": "2025-11-15T08:00:00"}]
+        )
+    )  # 8 + 4 = 12, the cap
 
 
 def test_minimum_hours_and_advance_limit(book: RuleBook) -> None:
@@ -86,17 +102,29 @@ def test_minimum_hours_and_advance_limit(book: RuleBook) -> None:
 
 def test_seasonal_restrictions_have_date_ranges_that_wrap_the_year(book: RuleBook) -> None:
     seattle = {"jurisdiction": "seattle", "booking__product_type": "outdoor_cooking"}
-    summer = _run(book, **seattle, booking__start="2026-01-20T10:00:00", booking__end="2026-01-20T12:00:00")
-    july = _run(book, **seattle, booking__start="2025-07-20T10:00:00", booking__end="2025-07-20T12:00:00",
-                as_of="2025-07-01T00:00:00Z")
+    summer = _run(
+        book, **seattle, booking__start="2026-01-20T10:00:00", booking__end="2026-01-20T12:00:00"
+    )
+    july = _run(
+        book,
+        **seattle,
+        booking__start="2025-07-20T10:00:00",
+        booking__end="2025-07-20T12:00:00",
+        as_of="2025-07-01T00:00:00Z",
+    )
     assert "SEASONAL_NOTICE" in _ids(summer)
     assert "SEASONAL_NOTICE" not in _ids(july)
 
 
 def test_seasonal_prohibition_denies(book: RuleBook) -> None:
-    verdict = _run(book, jurisdiction="san_bernardino_county", booking__product_type="outdoor_cooking",
-                   booking__start="2025-08-01T10:00:00", booking__end="2025-08-01T12:00:00",
-                   as_of="2025-07-20T00:00:00Z")
+    verdict = _run(
+        book,
+        jurisdiction="san_bernardino_county",
+        booking__product_type="outdoor_cooking",
+        booking__start="2025-08-01T10:00:00",
+        booking__end="2025-08-01T12:00:00",
+        as_of="2025-07-20T00:00:00Z",
+    )
     assert "SEASONAL_PROHIBITED" in _ids(verdict)
     assert verdict.result == "DENY"
 
@@ -113,15 +141,27 @@ def test_seasonal_prohibition_denies(book: RuleBook) -> None:
         ("fire", "2025-11-15T08:30:00", "2025-11-15T09:00:00", False),  # 1 h gap = 1 h after
     ],
 )
-def test_inspection_buffers_are_asymmetric(book: RuleBook, kind: str, start: str, end: str, clash: bool) -> None:
+def test_inspection_buffers_are_asymmetric(
+    book: RuleBook, kind: str, start: str, end: str, clash: bool
+) -> None:
     booking = {"booking__start": "2025-11-15T10:00:00", "booking__end": "2025-11-15T14:00:00"}
     verdict = _run(book, **booking, site__inspections=[{"kind": kind, "start": start, "end": end}])
     assert ("INSPECTION_CONFLICT" in _ids(verdict)) is clash
 
 
 def test_latest_failed_inspection_denies_until_a_pass(book: RuleBook) -> None:
-    failed = {"kind": "health", "start": "2025-10-01T09:00:00", "end": "2025-10-01T10:00:00", "result": "fail"}
-    passed = {"kind": "health", "start": "2025-10-20T09:00:00", "end": "2025-10-20T10:00:00", "result": "pass"}
+    failed = {
+        "kind": "health",
+        "start": "2025-10-01T09:00:00",
+        "end": "2025-10-01T10:00:00",
+        "result": "fail",
+    }
+    passed = {
+        "kind": "health",
+        "start": "2025-10-20T09:00:00",
+        "end": "2025-10-20T10:00:00",
+        "result": "pass",
+    }
     assert "INSPECTION_FAILED" in _ids(_run(book, site__inspections=[failed]))
     assert "INSPECTION_FAILED" not in _ids(_run(book, site__inspections=[failed, passed]))
 
@@ -149,8 +189,10 @@ def test_permits_must_be_valid_through_the_booking(book: RuleBook) -> None:
 
 
 def test_permit_kinds_accept_the_document_vocabulary(book: RuleBook) -> None:
-    permits = [{"kind": k, "status": "active"} for k in
-               ("shared_kitchen_permit", "fire_permit", "ventilation_permit", "health_permit")]
+    permits = [
+        {"kind": k, "status": "active"}
+        for k in ("shared_kitchen_permit", "fire_permit", "ventilation_permit", "health_permit")
+    ]
     assert _run(book, site__permits=permits).result == "ALLOW"
 
 
@@ -180,9 +222,14 @@ def test_federal_scope_needs_a_certificate_backed_by_a_valid_chain(book: RuleBoo
     certificate = {"scope": "SEAFOOD_HACCP", "certification_body": "DEKRA Certification Inc."}
     certified = _run(book, renter__activities=["seafood"], renter__certifications=[certificate])
     assert _ids(certified) == set()
-    lapsed = _run(book, renter__activities=["seafood"], renter__certifications=[certificate],
-                  as_of="2026-10-01T00:00:00Z", booking__start="2026-10-02T10:00:00",
-                  booking__end="2026-10-02T14:00:00")
+    lapsed = _run(
+        book,
+        renter__activities=["seafood"],
+        renter__certifications=[certificate],
+        as_of="2026-10-01T00:00:00Z",
+        booking__start="2026-10-02T10:00:00",
+        booking__end="2026-10-02T14:00:00",
+    )
     assert {"FEDERAL_CHAIN_INVALID", "FEDERAL_SCOPE_UNCERTIFIED"} <= _ids(lapsed)
 
 

@@ -72,7 +72,9 @@ def test_the_table_has_36_scenarios_and_every_deviation_names_one() -> None:
 def test_scenario(book: RuleBook, seed_data: Path, case: dict[str, Any]) -> None:
     deviation = DEVIATIONS.get(case["name"], Deviation("NONE"))
     expected_verdict = deviation.verdict or VERDICTS[case["expect"]["verdict"]]
-    expected = {rule_id(r, case["city"]) for r in case["expect"]["reasons"]} | deviation.extra_reasons
+    expected = {
+        rule_id(r, case["city"]) for r in case["expect"]["reasons"]
+    } | deviation.extra_reasons
 
     verdict = evaluate_json(to_scenario(case), book)
 

@@ -21,7 +21,9 @@ def test_san_francisco_commercial_rents_tax_is_3_5_percent_of_base(book: RuleBoo
     assert _lines(book, "san_francisco") == {"CRT": (19_500, 683)}
 
 
-def test_portland_lodging_tax_is_11_5_percent_of_base_cleaning_and_platform_fee(book: RuleBook) -> None:
+def test_portland_lodging_tax_is_11_5_percent_of_base_cleaning_and_platform_fee(
+    book: RuleBook,
+) -> None:
     assert _lines(book, "portland") == {"Lodging": (24_200, 2_783)}
 
 
@@ -38,7 +40,11 @@ def test_a_100_dollar_deposit_is_held_separately(book: RuleBook, jurisdiction: s
 
 def test_contract_example_totals(book: RuleBook) -> None:
     result = quote(QuoteRequest(jurisdiction="portland", **BOOKING), book)
-    assert (result.subtotal_cents, result.total_fees_cents, result.total_cents) == (24_200, 2_783, 26_983)
+    assert (result.subtotal_cents, result.total_fees_cents, result.total_cents) == (
+        24_200,
+        2_783,
+        26_983,
+    )
 
 
 def test_half_a_cent_rounds_up(book: RuleBook) -> None:
@@ -52,7 +58,9 @@ def _amount(book: RuleBook, base: int) -> int:
 
 
 def test_hours_times_rate_gives_the_base(book: RuleBook) -> None:
-    result = quote(QuoteRequest(jurisdiction="san_francisco", hours="6.5", hourly_rate_cents=3_000), book)
+    result = quote(
+        QuoteRequest(jurisdiction="san_francisco", hours="6.5", hourly_rate_cents=3_000), book
+    )
     assert result.base_cents == 19_500
     assert result.line_items[0].amount_cents == 683
 
@@ -70,7 +78,11 @@ def test_unknown_jurisdiction_is_refused(book: RuleBook) -> None:
 
 def test_san_francisco_fee_schedule_totals(book: RuleBook) -> None:
     totals = schedule_totals(book.resolve("san_francisco").fee_schedule)
-    assert (totals.one_time_cents, totals.recurring_annualized_cents, totals.incremental_fee_count) == (
+    assert (
+        totals.one_time_cents,
+        totals.recurring_annualized_cents,
+        totals.incremental_fee_count,
+    ) == (
         45_000,
         98_000,
         1,

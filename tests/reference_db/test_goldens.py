@@ -34,8 +34,12 @@ def test_result_and_violation_order_match(book: RuleBook, seed_data: Path, name:
 def test_messages_remedies_and_citations_match_too(book: RuleBook, seed_data: Path) -> None:
     golden = _golden(seed_data, "san_francisco_violations.json")
     verdict = evaluate_json({**golden, "as_of": GOLDEN_AS_OF}, book)
-    assert [v.model_dump(mode="json") for v in verdict.violations] == golden["expected_result"]["violations"]
-    assert verdict.model_dump(mode="json")["evaluated_at"] == golden["expected_result"]["evaluated_at"]
+    assert [v.model_dump(mode="json") for v in verdict.violations] == golden["expected_result"][
+        "violations"
+    ]
+    assert (
+        verdict.model_dump(mode="json")["evaluated_at"] == golden["expected_result"]["evaluated_at"]
+    )
 
 
 def test_compliant_golden_has_no_warnings_or_conditions(book: RuleBook, seed_data: Path) -> None:
