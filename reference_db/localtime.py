@@ -14,12 +14,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-WallSegment = tuple[datetime, datetime]  # naive local [start, end)
+WallSegment = tuple[int, int]
+"""``[start, end)`` in wall-clock microseconds since 1970-01-01 00:00 local (integer arithmetic)."""
 
 _ONE_SECOND = timedelta(seconds=1)
 _TICK = timedelta(microseconds=1)
 _CHUNK = timedelta(days=7)
 DAY = timedelta(days=1)
+_US = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DATE = date(1970, 1, 1)
 
 
 def to_utc(value: datetime, tz: ZoneInfo) -> datetime:
@@ -69,50 +74,36 @@ def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[WallSegm
         first, last = _offset(cursor, tz), _offset(stop - _TICK, tz)
         if first != last:
             stop = _transition(cursor, stop - _TICK, tz)
-        offset = first or timedelta(0)
-        segments.append(
-            ((cursor + offset).replace(tzinfo=None), (stop + offset).replace(tzinfo=None))
-        )
+        shift = (first or timedelta(0)) // _US
+        segments.append(((cursor - _EPOCH) // _US + shift, (stop - _EPOCH) // _US + shift))
         cursor = stop
     return segments
 
 
-def overlap(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> timedelta:
-    """Length of the intersection of two half-open intervals (zero when disjoint)."""
-    return max(timedelta(0), min(a_end, b_end) - max(a_start, b_start))
+def _clock_us(moment: time) -> int:
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
 
 
 def daily_window_overlap(segments: list[WallSegment], start: time, end: time) -> timedelta:
     """Wall time the segments spend inside a daily window; ``end <= start`` crosses midnight."""
-    crosses = end <= start
-    total = timedelta(0)
+    opens, closes = _clock_us(start), _clock_us(end)
+    if closes <= opens:
+        closes += _DAY_US
+    total = 0
     for seg_start, seg_end in segments:
-        day = seg_start.date() - DAY
-        while day <= seg_end.date():
-            window_start = datetime.combine(day, start)
-            window_end = datetime.combine(day + DAY if crosses else day, end)
-            total += overlap(seg_start, seg_end, window_start, window_end)
-            day += DAY
-    return total
+        for day in range(seg_start // _DAY_US - 1, (seg_end - 1) // _DAY_US + 1):
+            base = day * _DAY_US
+            total += max(0, min(seg_end, base + closes) - max(seg_start, base + opens))
+    return timedelta(microseconds=total)
 
 
 def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
     """Time spent on each local calendar day."""
-    days: dict[date, timedelta] = {}
+    spent: dict[int, int] = {}
     for seg_start, seg_end in segments:
-        day = seg_start.date()
-        while datetime.combine(day, time()) < seg_end:
-            spent = overlap(
-                seg_start,
-                seg_end,
-                datetime.combine(day, time()),
-                datetime.combine(day + DAY, time()),
-            )
-            if spent:
-                days[day] = days.get(day, timedelta(0)) + spent
-            day += DAY
-    return days
-
-
-def local_date(instant: datetime, tz: ZoneInfo) -> date:
-    return instant.astimezone(tz).date()
+        for day in range(seg_start // _DAY_US, (seg_end - 1) // _DAY_US + 1):
+            base = day * _DAY_US
+            part = min(seg_end, base + _DAY_US) - max(seg_start, base)
+            if part > 0:
+                spent[day] = spent.get(day, 0) + part
+    return {_EPOCH_DATE + timedelta(days=d): timedelta(microseconds=us) for d, us in spent.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 from reference_db.errors import UnknownJurisdiction
@@ -34,7 +34,12 @@ class PermitRule:
     def match_key(self) -> str:
         return permit_match_key(self.kind)
 
+    @cached_property
+    def expiry_warning(self) -> timedelta:
+        return timedelta(days=self.expiry_warning_days)
 
+
+@lru_cache(maxsize=1024)
 def permit_match_key(kind: str) -> str:
     """``fire``, ``fire_permit`` and ``FIRE`` name the same permit; so do ``TFE`` and ``tfe``."""
     key = kind.strip().lower()

@@ -21,29 +21,27 @@ def check_permits(ctx: Context) -> None:
 
 
 def _check_permit(ctx: Context, rule: PermitRule, permits: list[Permit]) -> None:
-    rule_id = f"PERMIT_{rule_suffix(rule.kind)}"
-    valid = [
-        p
-        for p in permits
-        if p.status.strip().lower() in rule.valid_statuses
-        and (p.expires_at is None or ctx.instant(p.expires_at) >= ctx.end)
-    ]
-    if not valid:
+    latest: datetime | None = None  # the latest expiry of a valid permit covering the booking
+    for permit in permits:
+        if permit.status.strip().lower() not in rule.valid_statuses:
+            continue
+        if permit.expires_at is None:
+            return  # valid with no expiry: nothing to report
+        expires = ctx.instant(permit.expires_at)
+        if expires >= ctx.end:
+            latest = expires if latest is None or expires > latest else latest
+    if latest is None:
         ctx.emit(
-            rule_id,
+            f"PERMIT_{rule_suffix(rule.kind)}",
             f"Missing or expired {rule.kind} permit",
             f"Upload current {rule.kind} permit for this facility",
         )
-        return
-    expiries = [ctx.instant(p.expires_at) for p in valid if p.expires_at is not None]
-    if len(expiries) == len(valid):
-        latest = max(expiries)
-        if latest - ctx.as_of <= timedelta(days=rule.expiry_warning_days):
-            ctx.emit(
-                "PERMIT_EXPIRING",
-                f"{rule.kind} permit expires on {ctx.local(latest):%Y-%m-%d}",
-                f"Renew the {rule.kind} permit before it expires",
-            )
+    elif latest - ctx.as_of <= rule.expiry_warning:
+        ctx.emit(
+            "PERMIT_EXPIRING",
+            f"{rule.kind} permit expires on {ctx.local(latest):%Y-%m-%d}",
+            f"Renew the {rule.kind} permit before it expires",
+        )
 
 
 def check_zoning(ctx: Context) -> None:
