@@ -76,7 +76,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if args.jsonl:
             return _evaluate_lines(stream, book, as_of)
         scenario = parse_scenario(stream.read())
-    verdict = evaluate(scenario, book, as_of or scenario.as_of or datetime.now(UTC))
+    verdict = evaluate(scenario, book, scenario.as_of or as_of or datetime.now(UTC))
     print(verdict.model_dump_json(indent=2))
     return 0
 
@@ -91,7 +91,7 @@ def _evaluate_lines(stream: TextIO, book: RuleBook, as_of: datetime | None) -> i
             continue
         try:
             scenario = parse_scenario(line)
-            out.write(evaluate(scenario, book, as_of or scenario.as_of or now).model_dump_json())
+            out.write(evaluate(scenario, book, scenario.as_of or as_of or now).model_dump_json())
         except RefDbError as exc:
             failed += 1
             error = {"code": exc.code, "message": str(exc), "details": {"line": number}}

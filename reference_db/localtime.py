@@ -67,6 +67,10 @@ def _transition(low: datetime, high: datetime, tz: ZoneInfo) -> datetime:
 
 def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[WallSegment]:
     """Cut the UTC interval ``[start, end)`` into pieces with one UTC offset each."""
+    offset = start.astimezone(tz).utcoffset()
+    if end - start <= _CHUNK and offset == (end - _TICK).astimezone(tz).utcoffset():
+        shift = (offset or timedelta(0)) // _US  # the common case: no offset change inside
+        return [((start - _EPOCH) // _US + shift, (end - _EPOCH) // _US + shift)]
     segments: list[WallSegment] = []
     cursor = start
     while cursor < end:
@@ -81,7 +85,9 @@ def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[WallSegm
 
 
 def _clock_us(moment: time) -> int:
-    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+    return (
+        (moment.hour * 60 + moment.minute) * 60 + moment.second
+    ) * 1_000_000 + moment.microsecond
 
 
 def daily_window_overlap(segments: list[WallSegment], start: time, end: time) -> timedelta:
@@ -97,8 +103,8 @@ def daily_window_overlap(segments: list[WallSegment], start: time, end: time) ->
     return timedelta(microseconds=total)
 
 
-def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
-    """Time spent on each local calendar day."""
+def time_by_local_day(segments: list[WallSegment]) -> dict[int, int]:
+    """Microseconds spent on each local calendar day, keyed by days since 1970-01-01."""
     spent: dict[int, int] = {}
     for seg_start, seg_end in segments:
         for day in range(seg_start // _DAY_US, (seg_end - 1) // _DAY_US + 1):
@@ -106,4 +112,16 @@ def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
             part = min(seg_end, base + _DAY_US) - max(seg_start, base)
             if part > 0:
                 spent[day] = spent.get(day, 0) + part
-    return {_EPOCH_DATE + timedelta(days=d): timedelta(microseconds=us) for d, us in spent.items()}
+    return spent
+
+
+def day_date(day: int) -> date:
+    """The calendar date of a ``time_by_local_day`` key."""
+    return _EPOCH_DATE + timedelta(days=day)
+
+
+def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
+    """Time spent on each local calendar day."""
+    return {
+        day_date(day): timedelta(microseconds=us) for day, us in time_by_local_day(segments).items()
+    }

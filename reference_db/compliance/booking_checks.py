@@ -7,7 +7,9 @@ from datetime import timedelta
 from reference_db.calendar_rules import local_dates, season_days
 from reference_db.compliance.context import Context, dollars, rule_suffix
 from reference_db.fees import tax_lines
-from reference_db.localtime import daily_window_overlap, hours_by_local_day, wall_segments
+from reference_db.localtime import daily_window_overlap, day_date, time_by_local_day, wall_segments
+
+_HOUR_US = 3_600_000_000
 
 
 def check_quiet_hours(ctx: Context) -> None:
@@ -27,19 +29,19 @@ def check_rental_limits(ctx: Context) -> None:
     limits = ctx.rules.rental
     if limits is None:
         return
-    per_day = hours_by_local_day(ctx.segments)
+    per_day = time_by_local_day(ctx.segments)
     for other in ctx.scenario.same_day_bookings:
         start, end = ctx.instant(other.start), ctx.instant(other.end)
-        for day, spent in hours_by_local_day(wall_segments(start, end, ctx.rules.tz)).items():
+        for day, spent in time_by_local_day(wall_segments(start, end, ctx.rules.tz)).items():
             if day in per_day:
                 per_day[day] += spent
-    cap = timedelta(hours=limits.max_hours_per_day)
+    cap = limits.max_hours_per_day * _HOUR_US
     for day, spent in sorted(per_day.items()):
         if spent > cap:
             ctx.emit(
                 "RENTAL_LIMIT_DAILY",
-                f"Daily rental cap exceeded on {day:%Y-%m-%d}: "
-                f"{_h(spent)} of {limits.max_hours_per_day} hours",
+                f"Daily rental cap exceeded on {day_date(day):%Y-%m-%d}: "
+                f"{_h(timedelta(microseconds=spent))} of {limits.max_hours_per_day} hours",
                 "Shorten the booking or move part of it to another day",
             )
     if ctx.end - ctx.start < timedelta(hours=limits.min_booking_hours):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from reference_db.errors import InvalidScenario
 from reference_db.localtime import WallSegment, to_utc, wall_segments
@@ -46,6 +45,7 @@ class Context:
         self.end = self.instant(booking.end)
         if self.end <= self.start:
             raise InvalidScenario("booking end must be after its start")
+        self.segments: list[WallSegment] = wall_segments(self.start, self.end, self.rules.tz)
 
     def instant(self, value: datetime) -> datetime:
         """An aware UTC instant; naive values are wall times of the jurisdiction."""
@@ -53,10 +53,6 @@ class Context:
 
     def local(self, value: datetime) -> datetime:
         return value.astimezone(self.rules.tz)
-
-    @cached_property
-    def segments(self) -> list[WallSegment]:
-        return wall_segments(self.start, self.end, self.rules.tz)
 
     @property
     def hours(self) -> float:
@@ -67,8 +63,9 @@ class Context:
     ) -> None:
         """Record a rule result where the catalogue says it belongs, at its severity."""
         spec = self.book.spec(rule_id)
-        family = rule_id.split("_", 1)[0] + "_*"
-        override = self.rules.overrides.get(rule_id) or self.rules.overrides.get(family)
+        # A family override (PERMIT_*) covers the family's members, not rules of their own
+        # that share the prefix (PERMIT_EXPIRING is a warning with its own catalogue entry).
+        override = self.rules.overrides.get(rule_id) or self.rules.overrides.get(spec.rule_id)
         severity = spec.severity
         if override is not None:
             severity, citation = override[0], override[1] or citation

@@ -73,7 +73,8 @@ def intervals(draw: st.DrawFn) -> tuple[datetime, datetime, ZoneInfo]:
     """A whole-minute UTC interval of 1 minute to 3 days in a zone, often near a DST change."""
     tz = draw(st.sampled_from(ZONES))
     changes = TRANSITIONS[tz.key]
-    if changes and draw(st.booleans()):
+    near_a_change: bool = draw(st.booleans())
+    if changes and near_a_change:
         start = draw(st.sampled_from(changes)) + draw(st.integers(-36 * 60, 12 * 60)) * MINUTE
     else:
         day = draw(
@@ -147,7 +148,8 @@ def wall_clock_times(draw: st.DrawFn) -> tuple[datetime, ZoneInfo]:
     """A naive whole-minute wall time in a zone, often inside a skipped or repeated hour."""
     tz = draw(st.sampled_from(ZONES))
     changes = TRANSITIONS[tz.key]
-    if changes and draw(st.booleans()):
+    near_a_change: bool = draw(st.booleans())
+    if changes and near_a_change:
         near = draw(st.sampled_from(changes)).astimezone(tz).replace(tzinfo=None)
         return near + draw(st.integers(-90, 90)) * MINUTE, tz
     day = draw(st.one_of(st.sampled_from(NEAR_DST), st.dates(date(2025, 1, 1), date(2025, 12, 31))))

@@ -8,10 +8,10 @@ of them compose and adding one can only add a problem.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +21,7 @@ from reference_db.rulebook import RuleBook
 from sync.verdicts import BLOCKING_SEVERITIES, OUTCOME_RANK, Outcome, Verdict
 
 AS_OF = datetime.fromisoformat("2025-11-05T09:00:00+00:00")
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 PERMITS = {
     "san_francisco": ("shared_kitchen", "fire", "ventilation", "health_permit"),
     "portland": ("commissary", "fire", "ventilation", "health_permit"),
@@ -113,6 +114,22 @@ def degraded(draw: st.DrawFn) -> tuple[Base, frozenset[str], str]:
     return base, flags, extra
 
 
+@dataclass(frozen=True)
+class Placed:
+    """The booking window after "quiet", "short" and "outdoor_december", and how to write it."""
+
+    start: datetime
+    end: datetime
+    tz: ZoneInfo
+    aware: bool
+
+    def span(self, start: datetime, end: datetime) -> dict[str, str]:
+        """A window in the scenario's style: local wall times, or instants with their offset."""
+        if self.aware:
+            start, end = start.replace(tzinfo=self.tz), end.replace(tzinfo=self.tz)
+        return {"start": start.isoformat(), "end": end.isoformat()}
+
+
 def build(base: Base, flags: frozenset[str], book: RuleBook) -> dict[str, Any]:
     """The scenario JSON for ``base`` with ``flags`` applied."""
     rules = book.resolve(base.jurisdiction)
@@ -120,77 +137,64 @@ def build(base: Base, flags: frozenset[str], book: RuleBook) -> dict[str, Any]:
     day = base.day + timedelta(days=28) if "outdoor_december" in flags else base.day
     start = datetime.combine(day, base.quiet_start if "quiet" in flags else time(10))
     end = start + timedelta(hours=1 if "short" in flags else 4)
+    placed = Placed(start, end, rules.tz, base.aware)
     grease_days = rules.grease.max_service_interval_days + 3 if "grease" in flags else 10
-
-    def at(wall: datetime) -> str:
-        return (wall.replace(tzinfo=rules.tz) if base.aware else wall).isoformat()
-
-    site: dict[str, Any] = {
-        "permits": [
-            {"kind": kind, "status": base.permit_status}
-            for kind in PERMITS[base.jurisdiction]
-            if f"drop:{kind}" not in flags
-        ],
-        "zoning": {
-            "district": base.district if base.jurisdiction == "san_francisco" else None,
-            "neighborhood_notice_doc_id": "notice-300ft",
-            "community_notice_doc_id": "community-letter",
-        },
-        "ada_accessible": "ada" not in flags,
-        "grease": {"last_service_at": (AS_OF - timedelta(days=grease_days)).isoformat()},
-        "inspections": [],
-        "maintenance": [],
-    }
-    if "inspection" in flags:
-        inspection = {
-            "start": at(start + timedelta(minutes=15)),
-            "end": at(start + timedelta(minutes=45)),
-        }
-        site["inspections"].append({"kind": "health", **inspection})
-    if "maintenance" in flags:
-        site["maintenance"].append(
-            {"start": at(end + timedelta(minutes=10)), "end": at(end + timedelta(minutes=70))}
-        )
-    booking: dict[str, Any] = {"start": at(start), "end": at(end), "fees_required": base.fees}
-    if base.fees:
-        booking |= {"base_cents": 19500, "cleaning_fee_cents": 2500, "platform_fee_cents": 2200}
-    if "outdoor_december" in flags:
-        booking["product_type"] = "outdoor_cooking"
+    over_cap = "over_cap" in flags
     return {
         "jurisdiction": base.jurisdiction,
         "as_of": AS_OF.isoformat(),
-        "site": site,
-        "renter": {
-            "insurance": {
-                "general_liability_cents": 50_000_000 if "liability" in flags else 100_000_000,
-                "aggregate_cents": 150_000_000 if "aggregate" in flags else 200_000_000,
-                "additional_insured_text": "City of Oakland"
-                if "insured_text" in flags
-                else base.insured_text,
-                "expires_at": "2026-10-31",
-            },
-            "requires_ada_access": "ada" in flags,
-            "documents": [
-                {"kind": "food_handler_card", "status": "approved", "expires_at": "2026-06-30"}
-            ],
-        },
-        "booking": booking,
-        "same_day_bookings": _over_cap(start, rules.rental.max_hours_per_day, at)
-        if "over_cap" in flags
-        else [],
+        "site": site(base, flags, placed, AS_OF - timedelta(days=grease_days)),
+        "renter": renter(base, flags),
+        "booking": booking(base, flags, placed),
+        "same_day_bookings": others(placed, rules.rental.max_hours_per_day) if over_cap else [],
     }
 
 
-def _over_cap(
-    start: datetime, cap_hours: int, at: Callable[[datetime], str]
-) -> list[dict[str, str]]:
-    """Other bookings on the booking's local start day adding up to the whole cap."""
-    midnight = datetime.combine(start.date(), time())
-    chunks = [(h, min(h + 4, cap_hours)) for h in range(0, cap_hours, 4)]
-    return [
-        {"start": at(midnight + timedelta(hours=a)), "end": at(midnight + timedelta(hours=b))}
-        for a, b in chunks
-    ]
+def site(base: Base, flags: frozenset[str], placed: Placed, serviced: datetime) -> dict[str, Any]:
+    held = [kind for kind in PERMITS[base.jurisdiction] if f"drop:{kind}" not in flags]
+    inspection = placed.span(placed.start + 15 * MINUTE, placed.start + 45 * MINUTE)
+    maintenance = placed.span(placed.end + 10 * MINUTE, placed.end + 70 * MINUTE)
+    zoning = {
+        "district": base.district if base.jurisdiction == "san_francisco" else None,
+        "neighborhood_notice_doc_id": "notice-300ft",
+        "community_notice_doc_id": "community-letter",
+    }
+    return {
+        "permits": [{"kind": kind, "status": base.permit_status} for kind in held],
+        "zoning": zoning,
+        "ada_accessible": "ada" not in flags,
+        "grease": {"last_service_at": serviced.isoformat()},
+        "inspections": [{"kind": "health", **inspection}] if "inspection" in flags else [],
+        "maintenance": [maintenance] if "maintenance" in flags else [],
+    }
+
+
+def renter(base: Base, flags: frozenset[str]) -> dict[str, Any]:
+    named = "City of Oakland" if "insured_text" in flags else base.insured_text
+    insurance = {
+        "general_liability_cents": 50_000_000 if "liability" in flags else 100_000_000,
+        "aggregate_cents": 150_000_000 if "aggregate" in flags else 200_000_000,
+        "additional_insured_text": named,
+        "expires_at": "2026-10-31",
+    }
+    card = {"kind": "food_handler_card", "status": "approved", "expires_at": "2026-06-30"}
+    return {"insurance": insurance, "requires_ada_access": "ada" in flags, "documents": [card]}
+
+
+def booking(base: Base, flags: frozenset[str], placed: Placed) -> dict[str, Any]:
+    fields: dict[str, Any] = {**placed.span(placed.start, placed.end), "fees_required": base.fees}
+    if base.fees:
+        fields |= {"base_cents": 19500, "cleaning_fee_cents": 2500, "platform_fee_cents": 2200}
+    if "outdoor_december" in flags:
+        fields["product_type"] = "outdoor_cooking"
+    return fields
+
+
+def others(placed: Placed, cap_hours: int) -> list[dict[str, str]]:
+    """Other bookings on the booking's local start day adding up to the whole daily cap."""
+    midnight = datetime.combine(placed.start.date(), time())
+    hours = [(h, min(h + 4, cap_hours)) for h in range(0, cap_hours, 4)]
+    return [placed.span(midnight + a * HOUR, midnight + b * HOUR) for a, b in hours]
 
 
 def violation_ids(verdict: Verdict) -> set[str]:

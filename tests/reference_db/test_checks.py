@@ -247,3 +247,10 @@ def test_bad_input_is_refused(book: RuleBook) -> None:
         _run(book, booking__end="2025-11-15T17:00:00Z")  # 09:00 local, before a naive 10:00 start
     with pytest.raises(InvalidScenario, match="as_of"):
         _run(book, as_of=None)
+
+
+def test_a_family_override_does_not_change_a_rule_of_its_own(book: RuleBook) -> None:
+    permits = copy.deepcopy(SF_OK["site"]["permits"])
+    permits[0]["expires_at"] = "2025-11-20"
+    verdict = _run(book, site__permits=permits)
+    assert [(w.rule_id, w.severity) for w in verdict.warnings] == [("PERMIT_EXPIRING", "info")]

@@ -292,3 +292,15 @@ def test_jsonl_keeps_going_after_a_line_at_the_edge_of_the_calendar(
     assert len(lines) == 3
     assert lines[0]["result"] == lines[2]["result"] == "DENY"
     assert set(lines[1]) in (VERDICT_KEYS, {"error"})
+
+
+def test_as_of_option_applies_only_to_scenarios_without_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
+) -> None:
+    own = {**golden, "as_of": AS_OF}
+    path = tmp_path / "two.jsonl"
+    path.write_text(json.dumps(own) + "\n" + json.dumps(golden) + "\n")
+    result = run_cli(capsys, "evaluate", "--jsonl", str(path), "--as-of", "2025-11-10T00:00:00Z")
+    stamps = [json.loads(line)["evaluated_at"] for line in result.out.splitlines()]
+    assert result.code == 0
+    assert stamps == ["2025-11-05T09:00:00+00:00", "2025-11-10T00:00:00+00:00"]
