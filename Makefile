@@ -39,11 +39,10 @@ run: $(INSTALLED) $(KEY) ## build, verify and describe the reference bundle, the
 	$(BIN)/prep-refdb verify $(BUNDLE) --pubkey $(KEY).pub
 	$(BIN)/prep-refdb info --db $(BUNDLE)
 	@for scenario in reference_db/samples/*.json; do \
-		[ -e "$$scenario" ] || { echo "no sample scenarios in reference_db/samples/"; break; }; \
-		verdict=$$($(BIN)/prep-refdb evaluate --db $(BUNDLE) "$$scenario" \
-			| $(PY) -c 'import json, sys; print(json.load(sys.stdin)["result"])'); \
-		printf '%-40s %s\n' "$$(basename "$$scenario")" "$$verdict"; \
+		printf '%-44s ' "$$(basename "$$scenario")"; \
+		$(BIN)/prep-refdb evaluate --brief --db $(BUNDLE) "$$scenario"; \
 	done
+	$(BIN)/prep-refdb quote --db $(BUNDLE) reference_db/samples/quotes/portland.json
 
 test: $(INSTALLED) ## run the tests, without the long simulation runs
 	$(PY) -m pytest -m "not long" -q

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--as-of", metavar="INSTANT", help="evaluate at this instant when a scenario has no as_of"
     )
+    evaluate.add_argument(
+        "--brief", action="store_true", help="print one line, the result and rule ids, not JSON"
+    )
 
     quote = sub.add_parser("quote", help="print the fee quote of a booking")
     quote.add_argument("request", metavar="QUOTE.json", help="quote request file, or - for stdin")

@@ -29,6 +29,7 @@ from reference_db.signing import generate_keypair, load_public_key
 from reference_db.source_schema import TABLES
 from sync.instants import FIRST_YEAR, LAST_YEAR
 from sync.quotes import QuoteRequest
+from sync.verdicts import Verdict
 
 DEFAULT_BUNDLE = "build/prep-reference.sqlite"
 
@@ -77,8 +78,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
             return _evaluate_lines(stream, book, as_of)
         scenario = parse_scenario(stream.read())
     verdict = evaluate(scenario, book, scenario.as_of or as_of or datetime.now(UTC))
-    print(verdict.model_dump_json(indent=2))
+    print(brief(verdict) if args.brief else verdict.model_dump_json(indent=2))
     return 0
+
+
+def brief(verdict: Verdict) -> str:
+    """``DENY  SOUND_QUIET_HOURS (high), ...; conditions: FEES_LODGING; warnings: ...``"""
+    parts = [", ".join(f"{v.rule_id} ({v.severity})" for v in verdict.violations)]
+    for label, items in (("conditions", verdict.conditions), ("warnings", verdict.warnings)):
+        if items:
+            parts.append(f"{label}: " + ", ".join(item.rule_id for item in items))
+    return f"{verdict.result:<10} " + "; ".join(part for part in parts if part)
 
 
 def _evaluate_lines(stream: TextIO, book: RuleBook, as_of: datetime | None) -> int:

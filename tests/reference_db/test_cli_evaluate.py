@@ -304,3 +304,15 @@ def test_as_of_option_applies_only_to_scenarios_without_their_own(
     stamps = [json.loads(line)["evaluated_at"] for line in result.out.splitlines()]
     assert result.code == 0
     assert stamps == ["2025-11-05T09:00:00+00:00", "2025-11-10T00:00:00+00:00"]
+
+
+def test_brief_prints_the_result_and_rule_ids_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], golden: dict[str, Any]
+) -> None:
+    path = tmp_path / "golden.json"
+    path.write_text(json.dumps(golden))
+    result = run_cli(capsys, "evaluate", "--brief", "--as-of", AS_OF, str(path))
+    assert result.code == 0
+    assert result.out.startswith("DENY       PERMIT_FIRE (critical), PERMIT_VENTILATION (critical)")
+    assert result.out.rstrip().endswith("GREASE_MAINTENANCE (medium)")
+    assert len(result.out.splitlines()) == 1
