@@ -1,0 +1,1 @@
+"""HTTP handlers of the edge, one module per area; each exports ``ROUTES``."""

@@ -1,0 +1,7 @@
+"""Edge API: compliance (being built)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []

@@ -1,0 +1,40 @@
+"""Who is asking: the bearer token's user, loaded from the database on every request.
+
+Roles are checked against the server-side user, never against anything in the request body.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from edge.errors import Forbidden, Unauthorized
+from edge.journal import Actor
+from edge.services import EdgeServices
+from edge.tables import User
+from edge.tokens import read_access_token
+from sync.vocabulary import Role
+
+
+async def provide_actor(request: Request, services: EdgeServices) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("sign in first: Authorization: Bearer <access token>")
+    secret = services.settings.jwt_secret.get_secret_value()
+    user_id = read_access_token(secret, token.strip(), services.clock.now())
+    async with services.db.read() as session:
+        user = await session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthorized("this account is no longer active")
+    return Actor(user.id, user.username, Role(user.role))
+
+
+def require(actor: Actor, *roles: Role) -> None:
+    """Refuse unless the signed-in user holds one of ``roles``."""
+    if actor.role not in roles:
+        allowed = ", ".join(sorted(roles))
+        raise Forbidden(f"{actor.role} may not do this (needs {allowed})")
+
+
+SITE_ROLES = (Role.ADMIN, Role.HOST, Role.STAFF)
+MANAGER_ROLES = (Role.ADMIN, Role.HOST)

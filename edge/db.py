@@ -1,0 +1,73 @@
+"""SQLite access for the edge: WAL, foreign keys, one writer, ``BEGIN IMMEDIATE`` for writes.
+
+``Database.read()`` yields a session on a snapshot (deferred ``BEGIN``); ``Database.write()``
+yields one on the single writer connection, serialised by an asyncio lock and opened with
+``BEGIN IMMEDIATE`` so a write never upgrades a read lock halfway and never waits on another
+process's half-done transaction. Commit on success, roll back on any error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+        "PRAGMA synchronous=FULL",  # an acknowledged booking survives power loss, not just a crash
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def make_engine(path: Path, *, immediate: bool) -> AsyncEngine:
+    """An engine whose transactions start with ``BEGIN IMMEDIATE`` (writer) or ``BEGIN``."""
+    pool = {"pool_size": 1, "max_overflow": 0} if immediate else {"pool_size": 4, "max_overflow": 4}
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", **pool)
+    event.listen(engine.sync_engine, "connect", _pragmas)
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+    return engine
+
+
+class Database:
+    """The node's database: a writer engine behind a lock, and a reader engine."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer = make_engine(path, immediate=True)
+        self.reader = make_engine(path, immediate=False)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.reader, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock, AsyncSession(self.writer, expire_on_commit=False) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        await self.reader.dispose()

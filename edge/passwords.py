@@ -1,0 +1,27 @@
+"""Password and PIN hashing with Argon2id; verification in constant time."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()  # argon2id, library defaults (memory-hard)
+_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; an unknown user costs the same time as a wrong password."""
+    try:
+        return _HASHER.verify(stored_hash or _DUMMY, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def one_time_password() -> str:
+    return secrets.token_urlsafe(12)
