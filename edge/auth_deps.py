@@ -5,7 +5,10 @@ Roles are checked against the server-side user, never against anything in the re
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
+from litestar.di import NamedDependency
 
 from edge.errors import Forbidden, Unauthorized
 from edge.journal import Actor
@@ -15,7 +18,9 @@ from edge.tokens import read_access_token
 from sync.vocabulary import Role
 
 
-async def provide_actor(request: Request, services: EdgeServices) -> Actor:
+async def provide_actor(
+    request: Request[Any, Any, Any], services: NamedDependency[EdgeServices]
+) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:

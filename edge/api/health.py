@@ -8,7 +8,7 @@ from typing import Any
 from litestar import MediaType, Response, get
 from sqlalchemy import text
 
-from edge.services import EdgeServices
+from edge.api.markers import Services
 
 
 @get("/health/live", sync_to_thread=False, tags=["operations"])
@@ -18,7 +18,7 @@ def live() -> dict[str, str]:
 
 
 @get("/health/ready", tags=["operations"])
-async def ready(services: EdgeServices) -> Response[dict[str, Any]]:
+async def ready(services: Services) -> Response[dict[str, Any]]:
     """The database answers and a verified reference bundle is loaded."""
     async with services.db.read() as session:
         await session.exec(text("SELECT 1"))  # type: ignore[call-overload]

@@ -7,6 +7,7 @@ returns auth headers for a user created with the given role.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +36,20 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
-@pytest.fixture
-def node(tmp_path: Path, clock: FixedClock) -> tuple[Path, InitResult]:
-    data_dir = tmp_path / "node"
+@pytest.fixture(scope="session")
+def template_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, InitResult]:
+    """One initialised node per test session; each test works on a copy of it."""
+    data_dir = tmp_path_factory.mktemp("template") / "node"
     result = initialise(data_dir, "Mission Kitchen", "san_francisco", "America/Los_Angeles",
-                        clock.now(), dict(os.environ))
+                        START, dict(os.environ))
     return data_dir, result
+
+
+@pytest.fixture
+def node(tmp_path: Path, template_node: tuple[Path, InitResult]) -> tuple[Path, InitResult]:
+    data_dir = tmp_path / "node"
+    shutil.copytree(template_node[0], data_dir)
+    return data_dir, template_node[1]
 
 
 @pytest.fixture
