@@ -31,6 +31,8 @@ async def provide_actor(
         user = await session.get(User, user_id)
     if user is None or not user.active:
         raise Unauthorized("this account is no longer active")
+    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+        raise Forbidden("choose a new password first (POST /api/v1/auth/password)")
     return Actor(user.id, user.username, Role(user.role))
 
 
@@ -41,5 +43,6 @@ def require(actor: Actor, *roles: Role) -> None:
         raise Forbidden(f"{actor.role} may not do this (needs {allowed})")
 
 
+PASSWORD_CHANGE_PATHS = frozenset({"/api/v1/auth/password", "/api/v1/auth/logout"})
 SITE_ROLES = (Role.ADMIN, Role.HOST, Role.STAFF)
 MANAGER_ROLES = (Role.ADMIN, Role.HOST)

@@ -72,6 +72,11 @@ class UnsupportedMedia(EdgeError):
     code = "unsupported_media_type"
 
 
+class TooManyAttempts(EdgeError):
+    status = 429
+    code = "too_many_requests"
+
+
 class SetupError(EdgeError):
     status = 500
     code = "setup_error"

@@ -14,7 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import select
@@ -167,6 +167,7 @@ class Journal:
 
     @asynccontextmanager
     async def write(self, actor: Actor, now: datetime) -> AsyncIterator[Tx]:
+        now = now.astimezone(UTC)  # audit hashes use the stored (UTC) form of the instant
         async with self.db.write() as session:
             node = (await session.exec(select(NodeState))).one()
             tx = Tx(session, node, self.clock, now, actor)

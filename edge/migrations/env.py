@@ -8,6 +8,8 @@ from sqlalchemy import create_engine
 from edge.tables import EdgeModel
 
 url = context.config.get_main_option("sqlalchemy.url")
+if url is None:
+    raise RuntimeError("alembic config has no sqlalchemy.url (use edge.migrate.upgrade)")
 engine = create_engine(url)
 with engine.begin() as connection:
     context.configure(
