@@ -15,7 +15,9 @@ DEMO = .demo
 KEY = $(DEMO)/keys/refdb.key
 BUNDLE = $(DEMO)/prep-reference.sqlite
 
-.PHONY: help install run test test-long lint typecheck check bench bench-quick clean
+EDGE_PORT ?= 8700
+
+.PHONY: help install run run-edge refdb-demo test test-long lint typecheck check bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -34,7 +36,12 @@ $(KEY): | $(INSTALLED)
 	@mkdir -p $(dir $@)
 	$(BIN)/prep-refdb keygen --out $@
 
-run: $(INSTALLED) $(KEY) ## build, verify and describe the reference bundle, then evaluate the sample scenarios
+run: run-edge ## the demo kitchen: set up once in .demo/edge, then served on 127.0.0.1:8700
+
+run-edge: $(INSTALLED) ## set up (once) and serve the demo edge; logins in .demo/credentials.txt
+	$(PY) -m edge.demo --root $(DEMO) --host 127.0.0.1 --port $(EDGE_PORT)
+
+refdb-demo: $(INSTALLED) $(KEY) ## build, verify and describe the reference bundle, then evaluate the samples
 	$(BIN)/prep-refdb build --out $(BUNDLE) --key $(KEY)
 	$(BIN)/prep-refdb verify $(BUNDLE) --pubkey $(KEY).pub
 	$(BIN)/prep-refdb info --db $(BUNDLE)

@@ -1,7 +1,9 @@
 """``create_app(settings)``: the edge's Litestar application, collaborators injected.
 
 The lifespan opens the database, the journal (clock and counters), the verified reference
-bundle and the PII cipher, and puts them in one ``EdgeServices`` that every handler receives.
+bundle and the PII cipher (``edge.runtime.open_services``), puts them in one ``EdgeServices``
+that every handler receives, and runs the scheduled jobs when ``jobs.enabled``. Every request
+gets an id, a JSON access log line and a latency observation (``edge.observability``).
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from litestar.openapi import OpenAPIConfig
 
 from edge.api import audit, auth, bookings, compliance, documents, health, site, sync_status
 from edge.auth_deps import provide_actor
-from edge.clock import Clock, SystemClock, epoch_ms
-from edge.db import Database
+from edge.clock import Clock, SystemClock
 from edge.errors_http import EXCEPTION_HANDLERS
-from edge.journal import Journal
-from edge.pii import PiiCipher
-from edge.reference import load_reference
+from edge.jobs import start_jobs
+from edge.observability import Metrics, RequestContextMiddleware, metrics_page
+from edge.runtime import open_services
 from edge.services import EdgeServices
 from edge.settings import EdgeSettings
 
@@ -31,29 +32,28 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
     clock = clock or SystemClock()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database_path)
-        journal = await Journal.open(db, lambda: epoch_ms(clock.now()))
-        app.state.services = EdgeServices(
-            settings=settings,
-            clock=clock,
-            db=db,
-            journal=journal,
-            pii=PiiCipher(
-                settings.pii_key.get_secret_value(), settings.blind_index_key.get_secret_value()
-            ),
-            reference=load_reference(settings.refdb_dir, settings.key_dir),
-        )
-        try:
-            yield
-        finally:
-            await db.dispose()
+        async with open_services(settings, clock) as services:
+            app.state.services = services
+            metrics.bind(services)
+            jobs = await start_jobs(services) if settings.jobs.enabled else None
+            app.state.jobs = jobs
+            try:
+                yield
+            finally:
+                if jobs is not None:
+                    await jobs.stop()
+                metrics.bind(None)
 
     def provide_services(state: State) -> EdgeServices:
         services: EdgeServices = state.services
         return services
+
+    def provide_metrics() -> Metrics:
+        return metrics
 
     api_routes: list[Any] = [
         *auth.ROUTES,
@@ -65,13 +65,20 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
         *sync_status.ROUTES,
     ]
     return Litestar(
-        route_handlers=[*health.ROUTES, Router(API_PREFIX, route_handlers=api_routes)],
+        route_handlers=[
+            *health.ROUTES,
+            metrics_page,
+            Router(API_PREFIX, route_handlers=api_routes),
+        ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
+            "metrics": Provide(provide_metrics, sync_to_thread=False),
             "actor": Provide(provide_actor),
         },
+        middleware=[RequestContextMiddleware(metrics)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        logging_config=None,  # logs are configured once at the entry point, as JSON lines
         openapi_config=OpenAPIConfig(title="Prep edge", version="0.1.0", path="/schema"),
         request_max_body_size=settings.limits.max_upload_bytes + 64 * 1024,
         debug=False,

@@ -19,6 +19,7 @@ from edge.bookings import booking_state, load_site
 from edge.clock import epoch_ms
 from edge.errors import ComplianceDenied, Forbidden
 from edge.journal import Tx
+from edge.observability import count_verdict
 from edge.services import EdgeServices
 from edge.tables import Booking, CheckIn, Document, Renter, Site
 from reference_db.compliance import evaluate
@@ -101,6 +102,7 @@ async def check_in(
 ) -> tuple[Verdict, str | None]:
     """Evaluate and, unless refused, move the booking to checked_in (inside ``tx``)."""
     verdict = await verdict_now(services, tx.session, booking)
+    count_verdict(services, verdict.result.value)
     used_override = None
     if verdict.result is Outcome.DENY:
         if override_reason is None:

@@ -1,27 +1,70 @@
-"""The ``prep-edge`` command line: set up, run, enrol, sync, verify and back up an edge node.
+"""The ``prep-edge`` command line: set up, run, verify, back up an edge node and add its users.
 
-The commands and their options are fixed by CONTRACT.md; in this release they parse their
-arguments and then report that they are not available yet (exit status 2).
+This module parses; ``edge.commands`` does the work. Bad input or an unusable data directory gets
+a one-line error on standard error and exit status 2, never a traceback; ``audit-verify`` exits
+1 when the chain is broken. ``enroll`` and ``sync`` come with the sync release and say so (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from edge import commands as run
+from edge.errors import EdgeError
+from reference_db.errors import RefDbError
+
 PROG = "prep-edge"
-NOT_AVAILABLE = "not available yet in this release (see README)"
+EXIT_BROKEN = 1
+EXIT_BAD_INPUT = 2
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Command = Callable[[argparse.Namespace], int]
+
+COMMANDS: dict[str, Command] = {
+    "init": run.run_init,
+    "serve": run.run_serve,
+    "enroll": run.run_not_available,
+    "sync": run.run_not_available,
+    "audit-verify": run.run_audit_verify,
+    "backup": run.run_backup,
+    "restore": run.run_restore,
+    "user add": run.run_user_add,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``prep-edge`` with ``argv`` (default: the process arguments); return the exit status."""
     args = build_parser().parse_args(argv)
-    print(f"{PROG} {args.name}: {NOT_AVAILABLE}", file=sys.stderr)
-    return 2
+    try:
+        return COMMANDS[args.name](args)
+    except run.ChainBroken as exc:
+        return _fail(args.name, str(exc), EXIT_BROKEN)
+    except (EdgeError, RefDbError) as exc:
+        return _fail(args.name, str(exc))
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(args.name, f"{exc.strerror or exc}{where}")
+    except (sqlite3.Error, SQLAlchemyError) as exc:
+        return _fail(args.name, f"database error: {getattr(exc, 'orig', None) or exc}")
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.name}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(command: str, message: str, status: int = EXIT_BAD_INPUT) -> int:
+    first = (message.strip().splitlines() or ["failed"])[0]
+    print(f"{PROG} {command}: {first}", file=sys.stderr)
+    return status
+
+
+# --- parser ---------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,7 +164,10 @@ def _add_backup_restore(commands: _Commands, data_dir: argparse.ArgumentParser) 
         description="Copy the live SQLite database with the online backup API.",
     )
     backup.add_argument(
-        "--out", type=Path, metavar="FILE", help="backup file (default: in the data directory)"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="directory to write the backup into (default: DIR/backups of the data directory)",
     )
     backup.set_defaults(name="backup")
     restore = commands.add_parser(

@@ -34,7 +34,9 @@ class Stamp:
 class HybridLogicalClock:
     """Issues stamps for one node; persist ``last`` after issuing and restore it at start."""
 
-    def __init__(self, node_id: str, physical_ms: Callable[[], int], last: Stamp | None = None) -> None:
+    def __init__(
+        self, node_id: str, physical_ms: Callable[[], int], last: Stamp | None = None
+    ) -> None:
         self.node_id = node_id
         self.physical_ms = physical_ms
         self.last = last or Stamp(0, 0, node_id)

@@ -40,8 +40,9 @@ def clock() -> FixedClock:
 def template_node(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, InitResult]:
     """One initialised node per test session; each test works on a copy of it."""
     data_dir = tmp_path_factory.mktemp("template") / "node"
-    result = initialise(data_dir, "Mission Kitchen", "san_francisco", "America/Los_Angeles",
-                        START, dict(os.environ))
+    result = initialise(
+        data_dir, "Mission Kitchen", "san_francisco", "America/Los_Angeles", START, dict(os.environ)
+    )
     return data_dir, result
 
 
@@ -72,12 +73,15 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 def login(client: AsyncTestClient[Litestar], app: Litestar) -> Login:
     """Create a user with ``role`` (once per username) and sign in; returns auth headers."""
 
-    async def sign_in(role: Role | str = Role.HOST, username: str | None = None,
-                      renter_id: str | None = None) -> Headers:
+    async def sign_in(
+        role: Role | str = Role.HOST, username: str | None = None, renter_id: str | None = None
+    ) -> Headers:
         name = username or f"{Role(role).value}-user"
         services = app.state.services
         await create_user(services, name, Role(role), PASSWORD, renter_id=renter_id, exist_ok=True)
-        response = await client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": name, "password": PASSWORD}
+        )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -9,13 +9,15 @@ expire lazily. After every step the database is read raw and checked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from edge.booking_flow import move
@@ -41,10 +43,16 @@ MOVES = ("confirm", "cancel", "check_in", "check_out")
 async def _services(settings_: EdgeSettings, clock: FixedClock) -> EdgeServices:
     db = Database(settings_.database_path)
     journal = await Journal.open(db, lambda: epoch_ms(clock.now()))
-    return EdgeServices(settings=settings_, clock=clock, db=db, journal=journal,
-                        pii=PiiCipher(settings_.pii_key.get_secret_value(),
-                                      settings_.blind_index_key.get_secret_value()),
-                        reference=load_reference(settings_.refdb_dir, settings_.key_dir))
+    return EdgeServices(
+        settings=settings_,
+        clock=clock,
+        db=db,
+        journal=journal,
+        pii=PiiCipher(
+            settings_.pii_key.get_secret_value(), settings_.blind_index_key.get_secret_value()
+        ),
+        reference=load_reference(settings_.refdb_dir, settings_.key_dir),
+    )
 
 
 class Bookings(RuleBasedStateMachine):
@@ -66,14 +74,21 @@ class Bookings(RuleBasedStateMachine):
         self.loop.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    @rule(resource=st.integers(0, 1), slot=st.integers(0, 16), halves=st.integers(4, 12),
-          hold=st.booleans())
+    @rule(
+        resource=st.integers(0, 1),
+        slot=st.integers(0, 16),
+        halves=st.integers(4, 12),
+        hold=st.booleans(),
+    )
     def create(self, resource: int, slot: int, halves: int, hold: bool) -> None:
         start = DAY_START + timedelta(minutes=30 * slot)
         data = BookingCreate(
             resource_id=(self.seeded.resource_id, self.seeded.other_resource_id)[resource],
-            renter_id=self.seeded.renter_id, start=start, end=start + timedelta(minutes=30 * halves),
-            status="hold" if hold else "confirmed")
+            renter_id=self.seeded.renter_id,
+            start=start,
+            end=start + timedelta(minutes=30 * halves),
+            status="hold" if hold else "confirmed",
+        )
         try:
             booking, _ = self.loop.run_until_complete(create_booking(self.services, HOST, data))
         except EdgeError:
@@ -84,10 +99,10 @@ class Bookings(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 10_000), action=st.sampled_from(MOVES))
     def move(self, pick: int, action: str) -> None:
         booking_id = self.ids[pick % len(self.ids)]
-        try:
-            self.loop.run_until_complete(move(self.services, HOST, booking_id, action, "host decided"))
-        except EdgeError:
-            pass
+        with contextlib.suppress(EdgeError):  # refused moves are part of the game
+            self.loop.run_until_complete(
+                move(self.services, HOST, booking_id, action, "host decided")
+            )
 
     @rule(minutes=st.integers(1, 40))
     def time_passes(self, minutes: int) -> None:
@@ -98,7 +113,8 @@ class Bookings(RuleBasedStateMachine):
         now = self.clock.now()
         with sqlite3.connect(self.settings.database_path) as raw:
             rows = raw.execute(
-                "SELECT resource_id, starts_at, ends_at, status, hold_expires_at FROM booking").fetchall()
+                "SELECT resource_id, starts_at, ends_at, status, hold_expires_at FROM booking"
+            ).fetchall()
         active = [
             (r, datetime.fromisoformat(s), datetime.fromisoformat(e))
             for r, s, e, status, expires in rows
@@ -106,13 +122,17 @@ class Bookings(RuleBasedStateMachine):
             or (status == "hold" and datetime.fromisoformat(expires) > now)
         ]
         for i, (res_a, start_a, end_a) in enumerate(active):
-            for res_b, start_b, end_b in active[i + 1:]:
+            for res_b, start_b, end_b in active[i + 1 :]:
                 assert not (res_a == res_b and start_a < end_b and start_b < end_a)
 
 
 def test_no_two_active_bookings_ever_overlap(template_node: tuple[Path, object]) -> None:
     Bookings.template = template_node[0]
     runner = Bookings.TestCase
-    runner.settings = settings(max_examples=25, stateful_step_count=30, deadline=None,
-                               suppress_health_check=[HealthCheck.too_slow])
+    runner.settings = settings(
+        max_examples=25,
+        stateful_step_count=30,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     runner().runTest()

@@ -51,8 +51,9 @@ async def test_a_retried_id_returns_the_same_booking_and_a_reused_id_is_refused(
     body = _body(seeded, id=str(uuid7(1_762_300_000_000)))
     first = await client.post("/api/v1/bookings", json=body, headers=headers)
     again = await client.post("/api/v1/bookings", json=body, headers=headers)
-    other = await client.post("/api/v1/bookings", json={**body, "end": "2025-11-05T15:00:00"},
-                              headers=headers)
+    other = await client.post(
+        "/api/v1/bookings", json={**body, "end": "2025-11-05T15:00:00"}, headers=headers
+    )
     assert (first.status_code, again.status_code, other.status_code) == (201, 200, 409)
     assert again.json()["id"] == first.json()["id"] == body["id"]
 
@@ -62,15 +63,27 @@ async def test_an_overlap_is_refused_naming_the_clashing_booking(
 ) -> None:
     headers = await login(Role.STAFF)
     first = (await client.post("/api/v1/bookings", json=_body(seeded), headers=headers)).json()
-    clash = await client.post("/api/v1/bookings", headers=headers, json=_body(
-        seeded, start="2025-11-05T13:00:00", end="2025-11-05T16:00:00"))
-    adjacent = await client.post("/api/v1/bookings", headers=headers, json=_body(
-        seeded, start="2025-11-05T14:00:00", end="2025-11-05T16:00:00"))
-    elsewhere = await client.post("/api/v1/bookings", headers=headers, json=_body(
-        seeded, resource_id=seeded.other_resource_id))
+    clash = await client.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json=_body(seeded, start="2025-11-05T13:00:00", end="2025-11-05T16:00:00"),
+    )
+    adjacent = await client.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json=_body(seeded, start="2025-11-05T14:00:00", end="2025-11-05T16:00:00"),
+    )
+    elsewhere = await client.post(
+        "/api/v1/bookings",
+        headers=headers,
+        json=_body(seeded, resource_id=seeded.other_resource_id),
+    )
     assert clash.status_code == 409
     error = clash.json()["error"]
-    assert (error["code"], error["details"]["clashing_booking"]["id"]) == ("slot_taken", first["id"])
+    assert (error["code"], error["details"]["clashing_booking"]["id"]) == (
+        "slot_taken",
+        first["id"],
+    )
     assert (adjacent.status_code, elsewhere.status_code) == (201, 201)
 
 
@@ -78,8 +91,12 @@ async def test_an_expired_hold_frees_its_slot_without_any_job(
     client: Client, login: Login, seeded: Seeded, clock: FixedClock
 ) -> None:
     headers = await login(Role.STAFF)
-    hold = (await client.post("/api/v1/bookings", json=_body(seeded, status="hold"), headers=headers)).json()
-    assert (await client.post("/api/v1/bookings", json=_body(seeded), headers=headers)).status_code == 409
+    hold = (
+        await client.post("/api/v1/bookings", json=_body(seeded, status="hold"), headers=headers)
+    ).json()
+    assert (
+        await client.post("/api/v1/bookings", json=_body(seeded), headers=headers)
+    ).status_code == 409
     clock.advance(minutes=16)
     headers = await login(Role.STAFF)  # the first access token has expired meanwhile
     taken = await client.post("/api/v1/bookings", json=_body(seeded), headers=headers)
@@ -94,7 +111,9 @@ async def test_an_expired_hold_can_still_be_confirmed_while_the_slot_is_free(
     client: Client, login: Login, seeded: Seeded, clock: FixedClock
 ) -> None:
     headers = await login(Role.STAFF)
-    hold = (await client.post("/api/v1/bookings", json=_body(seeded, status="hold"), headers=headers)).json()
+    hold = (
+        await client.post("/api/v1/bookings", json=_body(seeded, status="hold"), headers=headers)
+    ).json()
     clock.advance(minutes=30)
     headers = await login(Role.STAFF)
     confirmed = await client.post(f"/api/v1/bookings/{hold['id']}/confirm", headers=headers)
@@ -114,8 +133,9 @@ async def test_site_rules_refuse_bad_times(
     client: Client, login: Login, seeded: Seeded, start: str, end: str, rule: str | None
 ) -> None:
     headers = await login(Role.STAFF)
-    response = await client.post("/api/v1/bookings", json=_body(seeded, start=start, end=end),
-                                 headers=headers)
+    response = await client.post(
+        "/api/v1/bookings", json=_body(seeded, start=start, end=end), headers=headers
+    )
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"].get("rule") == rule
 
@@ -124,8 +144,9 @@ async def test_fifty_concurrent_requests_for_one_slot_create_exactly_one_booking
     client: Client, login: Login, seeded: Seeded, settings: Any
 ) -> None:
     headers = await login(Role.STAFF)
-    responses = await asyncio.gather(*(
-        client.post("/api/v1/bookings", json=_body(seeded), headers=headers) for _ in range(50)))
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/bookings", json=_body(seeded), headers=headers) for _ in range(50))
+    )
     codes = sorted(r.status_code for r in responses)
     assert codes.count(201) == 1
     assert codes.count(409) == 49
@@ -140,10 +161,15 @@ async def test_every_booking_write_leaves_audit_and_outbox_rows(
     booking = (await client.post("/api/v1/bookings", json=_body(seeded), headers=headers)).json()
     await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
     with sqlite3.connect(settings.database_path) as raw:
-        actions = [a for (a,) in raw.execute(
-            "SELECT action FROM audit_event WHERE entity_id = ? ORDER BY seq", (booking["id"],))]
+        actions = [
+            a
+            for (a,) in raw.execute(
+                "SELECT action FROM audit_event WHERE entity_id = ? ORDER BY seq", (booking["id"],)
+            )
+        ]
         changes = raw.execute(
-            "SELECT count(*) FROM outbox WHERE entity = 'booking' AND entity_id = ?", (booking["id"],)
+            "SELECT count(*) FROM outbox WHERE entity = 'booking' AND entity_id = ?",
+            (booking["id"],),
         ).fetchone()
         seqs = [s for (s,) in raw.execute("SELECT seq FROM outbox ORDER BY seq")]
     assert actions == ["booking.create", "booking.cancel"]
@@ -186,6 +212,8 @@ async def test_bad_input_gets_a_clear_4xx(
 async def test_malformed_json_and_unknown_ids(client: Client, login: Login, seeded: Seeded) -> None:
     headers = {**await login(Role.STAFF), "Content-Type": "application/json"}
     malformed = await client.post("/api/v1/bookings", content=b"{not json", headers=headers)
-    missing = await client.get("/api/v1/bookings/0190f0f0-0000-7000-8000-000000000000", headers=headers)
+    missing = await client.get(
+        "/api/v1/bookings/0190f0f0-0000-7000-8000-000000000000", headers=headers
+    )
     bad_range = await client.get("/api/v1/bookings?from=yesterday", headers=headers)
     assert (malformed.status_code, missing.status_code, bad_range.status_code) == (400, 404, 400)

@@ -22,8 +22,12 @@ async def seeded(client: Client, app: Litestar) -> Seeded:
 
 
 async def _book(client: Client, headers: dict[str, str], seeded: Seeded, renter_id: str) -> str:
-    body = {"resource_id": seeded.resource_id, "renter_id": renter_id,
-            "start": "2025-11-05T10:00:00", "end": "2025-11-05T14:00:00"}
+    body = {
+        "resource_id": seeded.resource_id,
+        "renter_id": renter_id,
+        "start": "2025-11-05T10:00:00",
+        "end": "2025-11-05T14:00:00",
+    }
     response = await client.post("/api/v1/bookings", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -62,20 +66,27 @@ async def test_staff_cannot_override_but_a_host_can_and_it_is_audited(
     staff, host = await login(Role.STAFF), await login(Role.HOST)
     booking_id = await _book(client, staff, seeded, seeded.uninsured_renter_id)
     reason = {"override_reason": "COI renewed this morning, paper copy seen"}
-    by_staff = await client.post(f"/api/v1/bookings/{booking_id}/check-in", json=reason, headers=staff)
-    by_host = await client.post(f"/api/v1/bookings/{booking_id}/check-in", json=reason, headers=host)
+    by_staff = await client.post(
+        f"/api/v1/bookings/{booking_id}/check-in", json=reason, headers=staff
+    )
+    by_host = await client.post(
+        f"/api/v1/bookings/{booking_id}/check-in", json=reason, headers=host
+    )
     assert by_staff.status_code == 403
     assert by_host.status_code == 200, by_host.text
     assert by_host.json()["override_reason"] == reason["override_reason"]
     with sqlite3.connect(settings.database_path) as raw:
         stored = raw.execute("SELECT result, override_reason FROM check_in").fetchall()
         audited = raw.execute(
-            "SELECT details FROM audit_event WHERE action = 'booking.check_in'").fetchone()
+            "SELECT details FROM audit_event WHERE action = 'booking.check_in'"
+        ).fetchone()
     assert stored == [("DENY", reason["override_reason"])]
     assert reason["override_reason"] in audited[0]
 
 
-async def test_renters_cannot_check_themselves_in(client: Client, login: Login, seeded: Seeded) -> None:
+async def test_renters_cannot_check_themselves_in(
+    client: Client, login: Login, seeded: Seeded
+) -> None:
     staff = await login(Role.STAFF)
     booking_id = await _book(client, staff, seeded, seeded.renter_id)
     renter = await login(Role.RENTER, username="bakery", renter_id=seeded.renter_id)
@@ -83,15 +94,20 @@ async def test_renters_cannot_check_themselves_in(client: Client, login: Login, 
     assert response.status_code == 403
 
 
-async def test_compliance_preview_and_evaluate(client: Client, login: Login, seeded: Seeded) -> None:
+async def test_compliance_preview_and_evaluate(
+    client: Client, login: Login, seeded: Seeded
+) -> None:
     staff = await login(Role.STAFF)
     booking_id = await _book(client, staff, seeded, seeded.uninsured_renter_id)
     preview = await client.get(f"/api/v1/bookings/{booking_id}/compliance", headers=staff)
-    scenario = {"jurisdiction": "sf", "booking": {"start": "2025-11-15T10:00:00",
-                                                  "end": "2025-11-15T14:00:00"}}
+    scenario = {
+        "jurisdiction": "sf",
+        "booking": {"start": "2025-11-15T10:00:00", "end": "2025-11-15T14:00:00"},
+    }
     evaluated = await client.post("/api/v1/compliance/evaluate", json=scenario, headers=staff)
-    unknown = await client.post("/api/v1/compliance/evaluate", headers=staff,
-                                json={**scenario, "jurisdiction": "atlantis"})
+    unknown = await client.post(
+        "/api/v1/compliance/evaluate", headers=staff, json={**scenario, "jurisdiction": "atlantis"}
+    )
     assert preview.json()["result"] == "DENY"
     assert evaluated.status_code == 200 and evaluated.json()["result"] == "DENY"
     assert unknown.status_code == 422
