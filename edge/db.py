@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from edge.sqlite_inline import inline_creator
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -37,7 +39,9 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(path: Path, *, immediate: bool) -> AsyncEngine:
     """An engine whose transactions start with ``BEGIN IMMEDIATE`` (writer) or ``BEGIN``."""
     pool = {"pool_size": 1, "max_overflow": 0} if immediate else {"pool_size": 4, "max_overflow": 4}
-    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", **pool)
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{path}", async_creator=inline_creator(path), **pool
+    )
     event.listen(engine.sync_engine, "connect", _pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
