@@ -7,7 +7,6 @@ no_show); a move that the current state does not allow is a 409 naming both stat
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +15,6 @@ from edge.bookings import (
     booking_state,
     effective_status,
     find_clash,
-    load_site,
     renter_scope,
     slot_taken,
 )
@@ -126,7 +124,6 @@ async def _apply(tx: Tx, booking: Booking, action: str) -> None:
 
 async def confirm_expired_hold(services: EdgeServices, tx: Tx, booking: Booking) -> None:
     """An expired hold may still be confirmed if nobody took the slot meanwhile."""
-    site = await load_site(tx.session)
     clash = await find_clash(
         tx.session,
         booking.resource_id,
@@ -136,7 +133,7 @@ async def confirm_expired_hold(services: EdgeServices, tx: Tx, booking: Booking)
         excluding=booking.id,
     )
     if clash is not None:
-        raise slot_taken(clash, ZoneInfo(site.timezone))
+        raise slot_taken(clash, services.site.timezone)
 
 
 async def mark_no_shows(services: EdgeServices, now: datetime) -> int:

@@ -22,8 +22,8 @@ from edge.booking_rules import check_booking_window
 from edge.clock import epoch_ms
 from edge.errors import Conflict, Forbidden, InvalidInput, NotFound, SlotTaken
 from edge.journal import Actor, Tx
-from edge.services import EdgeServices
-from edge.tables import Booking, Renter, Resource, Site, User
+from edge.services import EdgeServices, SiteInfo
+from edge.tables import Booking, Renter, Resource, User
 from reference_db.fees import quote
 from reference_db.localtime import to_utc
 from sync.ids import is_uuid7, uuid7
@@ -86,13 +86,6 @@ def slot_taken(clash: Booking, tz: ZoneInfo) -> SlotTaken:
     )
 
 
-async def load_site(session: AsyncSession) -> Site:
-    site = (await session.exec(select(Site))).first()
-    if site is None:
-        raise NotFound("this node has no site")
-    return site
-
-
 async def renter_scope(session: AsyncSession, actor: Actor) -> str | None:
     """The renter a renter-role user acts for; None for site and central roles."""
     if actor.role is not Role.RENTER:
@@ -111,8 +104,8 @@ async def create_booking(
     if data.id is not None and not is_uuid7(data.id):
         raise InvalidInput("id must be a UUIDv7", {"field": "id"})
     async with services.journal.write(actor, now) as tx:
-        site = await load_site(tx.session)
-        tz = ZoneInfo(site.timezone)
+        site = services.site
+        tz = site.timezone
         placed = Placed(to_utc(data.start, tz), to_utc(data.end, tz))
         if data.id is not None and (existing := await tx.session.get(Booking, data.id)):
             return _same_request(existing, data, placed), False
@@ -163,7 +156,7 @@ async def _parties(tx: Tx, actor: Actor, data: BookingCreate) -> tuple[Resource,
 def _new_booking(
     services: EdgeServices,
     tx: Tx,
-    site: Site,
+    site: SiteInfo,
     resource: Resource,
     renter: Renter,
     data: BookingCreate,

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from edge.bookings import booking_state, load_site
+from edge.bookings import booking_state
 from edge.clock import epoch_ms
 from edge.errors import ComplianceDenied, Forbidden
 from edge.journal import Tx
 from edge.observability import count_verdict
 from edge.services import EdgeServices
+from edge.site_service import load_site
 from edge.tables import Booking, CheckIn, Document, Renter, Site
 from reference_db.compliance import evaluate
 from sync.ids import uuid7

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from edge.clock import Clock, SystemClock, epoch_ms
 from edge.db import Database
 from edge.journal import Journal
 from edge.pii import PiiCipher
 from edge.reference import load_reference
-from edge.services import EdgeServices
+from edge.services import EdgeServices, SiteInfo
 from edge.settings import EdgeSettings
+from edge.site_service import load_site
 
 
 @asynccontextmanager
@@ -32,8 +34,17 @@ async def open_services(
     db = Database(settings.database_path)
     try:
         journal = await Journal.open(db, lambda: epoch_ms(clock.now()))
+        async with db.read() as session:
+            site = await load_site(session)
+        info = SiteInfo(site.id, site.jurisdiction, ZoneInfo(site.timezone))
         yield EdgeServices(
-            settings=settings, clock=clock, db=db, journal=journal, pii=pii, reference=reference
+            settings=settings,
+            clock=clock,
+            db=db,
+            journal=journal,
+            pii=pii,
+            reference=reference,
+            site=info,
         )
     finally:
         await db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from edge.clock import Clock
 from edge.db import Database
@@ -21,6 +22,15 @@ class ReferenceData:
     expires_at: str
 
 
+@dataclass(frozen=True)
+class SiteInfo:
+    """What never changes about this node's site once it is initialised."""
+
+    id: str
+    jurisdiction: str
+    timezone: ZoneInfo
+
+
 @dataclass
 class EdgeServices:
     settings: EdgeSettings
@@ -29,4 +39,5 @@ class EdgeServices:
     journal: Journal
     pii: PiiCipher
     reference: ReferenceData
+    site: SiteInfo
     counters: dict[str, int] = field(default_factory=dict)

@@ -22,13 +22,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from edge.booking_flow import move
 from edge.bookings import create_booking
-from edge.clock import FixedClock, epoch_ms
-from edge.db import Database
+from edge.clock import FixedClock
 from edge.errors import EdgeError
-from edge.journal import Actor, Journal
-from edge.pii import PiiCipher
-from edge.reference import load_reference
-from edge.services import EdgeServices
+from edge.journal import Actor
+from edge.runtime import open_services
 from edge.settings import EdgeSettings
 from sync.shapes.bookings import BookingCreate
 from sync.vocabulary import Role
@@ -38,21 +35,6 @@ from tests.edge.seed import Seeded, seed
 HOST = Actor("host-id", "host", Role.HOST)
 DAY_START = START + timedelta(hours=2)  # 10:00 PST on the fixed day
 MOVES = ("confirm", "cancel", "check_in", "check_out")
-
-
-async def _services(settings_: EdgeSettings, clock: FixedClock) -> EdgeServices:
-    db = Database(settings_.database_path)
-    journal = await Journal.open(db, lambda: epoch_ms(clock.now()))
-    return EdgeServices(
-        settings=settings_,
-        clock=clock,
-        db=db,
-        journal=journal,
-        pii=PiiCipher(
-            settings_.pii_key.get_secret_value(), settings_.blind_index_key.get_secret_value()
-        ),
-        reference=load_reference(settings_.refdb_dir, settings_.key_dir),
-    )
 
 
 class Bookings(RuleBasedStateMachine):
@@ -65,12 +47,13 @@ class Bookings(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.clock = FixedClock(START)
         self.settings = EdgeSettings.load(self.folder / "node", jobs={"enabled": False})
-        self.services = self.loop.run_until_complete(_services(self.settings, self.clock))
+        self.opened = open_services(self.settings, self.clock)
+        self.services = self.loop.run_until_complete(self.opened.__aenter__())
         self.seeded: Seeded = self.loop.run_until_complete(seed(self.services))
         self.ids: list[str] = []
 
     def teardown(self) -> None:
-        self.loop.run_until_complete(self.services.db.dispose())
+        self.loop.run_until_complete(self.opened.__aexit__(None, None, None))
         self.loop.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
