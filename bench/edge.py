@@ -143,6 +143,7 @@ class Node:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = (folder / "serve.log").open("wb")  # read it when a run goes wrong
 
     def start(self) -> float:
         began = time.perf_counter()

@@ -52,8 +52,7 @@ async def scenario_for(
         }
         for d in stored
     ]
-    if stored or "documents" in profile:
-        profile["documents"] = documents
+    profile["documents"] = documents  # the node knows every document it holds: none is "none"
     return Scenario.model_validate(
         {
             "jurisdiction": site.jurisdiction,

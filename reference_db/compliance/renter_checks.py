@@ -82,12 +82,23 @@ def check_documents(ctx: Context) -> None:
         elif not current:
             ctx.emit(rule_id, f"{label.capitalize()} expired", f"Upload a current {label}")
         elif not any(d.status.strip().lower() in _APPROVED for d in current):
-            status = current[0].status
-            ctx.emit(
-                rule_id,
-                f"{label.capitalize()} is {status}, not approved",
-                f"Wait for the {label} to be reviewed, or upload another",
-            )
+            _unapproved(ctx, rule_id, label, [d.status.strip().lower() for d in current])
+
+
+def _unapproved(ctx: Context, rule_id: str, label: str, statuses: list[str]) -> None:
+    """Awaiting review is a condition (check the paper copy); anything else blocks."""
+    if "pending" in statuses:
+        ctx.emit(
+            "DOC_REVIEW_PENDING",
+            f"{label.capitalize()} is awaiting review",
+            f"Check the original {label} before letting the renter in",
+        )
+    else:
+        ctx.emit(
+            rule_id,
+            f"{label.capitalize()} is {statuses[0]}, not approved",
+            f"Upload another {label} for review",
+        )
 
 
 def check_federal(ctx: Context) -> None:

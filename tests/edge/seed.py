@@ -27,6 +27,7 @@ COMPLIANT_RENTER: dict[str, Any] = {
         "aggregate_cents": 200_000_000,
         "additional_insured_text": "City and County of San Francisco",
     },
+    "documents": [{"kind": "food_handler_card", "status": "approved", "expires_at": "2027-12-31"}],
 }
 
 

@@ -200,7 +200,7 @@ def test_permit_kinds_accept_the_document_vocabulary(book: RuleBook) -> None:
     ("documents", "blocked"),
     [
         ([], True),
-        ([{"kind": "food_handler_card", "status": "pending"}], True),
+        ([{"kind": "food_handler_card", "status": "rejected"}], True),
         ([{"kind": "food_handler_card", "status": "approved", "expires_at": "2025-11-01"}], True),
         ([{"kind": "food_handler_card", "status": "approved", "expires_at": "2027-01-01"}], False),
     ],
@@ -208,6 +208,12 @@ def test_permit_kinds_accept_the_document_vocabulary(book: RuleBook) -> None:
 def test_renter_documents(book: RuleBook, documents: list[dict[str, str]], blocked: bool) -> None:
     verdict = _run(book, renter__documents=documents)
     assert ("DOC_FOOD_HANDLER_CARD" in _ids(verdict)) is blocked
+
+
+def test_a_document_awaiting_review_is_a_condition_not_a_refusal(book: RuleBook) -> None:
+    verdict = _run(book, renter__documents=[{"kind": "food_handler_card", "status": "pending"}])
+    assert verdict.result == "CONDITIONS"
+    assert [c.rule_id for c in verdict.conditions] == ["DOC_REVIEW_PENDING"]
 
 
 def test_grease_due_soon_warns_without_changing_the_verdict(book: RuleBook) -> None:
