@@ -60,7 +60,6 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
         *site.ROUTES,
         *bookings.ROUTES,
         *compliance.ROUTES,
-        *documents.ROUTES,
         *audit.ROUTES,
         *sync_status.ROUTES,
     ]
@@ -68,7 +67,16 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
         route_handlers=[
             *health.ROUTES,
             metrics_page,
-            Router(API_PREFIX, route_handlers=api_routes),
+            Router(
+                API_PREFIX,
+                route_handlers=api_routes,
+                request_max_body_size=settings.limits.max_json_bytes,
+            ),
+            Router(
+                API_PREFIX,
+                route_handlers=documents.ROUTES,
+                request_max_body_size=settings.limits.max_upload_bytes + 64 * 1024,
+            ),
         ],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

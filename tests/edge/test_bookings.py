@@ -217,3 +217,11 @@ async def test_malformed_json_and_unknown_ids(client: Client, login: Login, seed
     )
     bad_range = await client.get("/api/v1/bookings?from=yesterday", headers=headers)
     assert (malformed.status_code, missing.status_code, bad_range.status_code) == (400, 404, 400)
+
+
+async def test_an_oversized_json_body_is_refused_with_413(client: Client, login: Login) -> None:
+    headers = {**await login(Role.STAFF), "Content-Type": "application/json"}
+    huge = b'{"resource_id": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = await client.post("/api/v1/bookings", content=huge, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
