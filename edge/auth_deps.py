@@ -13,7 +13,6 @@ from litestar.di import NamedDependency
 from edge.errors import Forbidden, Unauthorized
 from edge.journal import Actor
 from edge.services import EdgeServices
-from edge.tables import User
 from edge.tokens import read_access_token
 from sync.vocabulary import Role
 
@@ -27,13 +26,16 @@ async def provide_actor(
         raise Unauthorized("sign in first: Authorization: Bearer <access token>")
     secret = services.settings.jwt_secret.get_secret_value()
     user_id = read_access_token(secret, token.strip(), services.clock.now())
-    async with services.db.read() as session:
-        user = await session.get(User, user_id)
-    if user is None or not user.active:
+    row = services.db.lookup(
+        "SELECT username, role, active, must_change_password FROM user_account WHERE id = ?",
+        (user_id,),
+    )
+    if row is None or not row[2]:
         raise Unauthorized("this account is no longer active")
-    if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+    username, role, _, must_change = row
+    if must_change and request.url.path not in PASSWORD_CHANGE_PATHS:
         raise Forbidden("choose a new password first (POST /api/v1/auth/password)")
-    return Actor(user.id, user.username, Role(user.role))
+    return Actor(user_id, username, Role(role))
 
 
 def require(actor: Actor, *roles: Role) -> None:

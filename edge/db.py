@@ -9,6 +9,7 @@ process's half-done transaction. Commit on success, roll back on any error.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from edge.sqlite_inline import inline_creator
+from edge.sqlite_inline import InlineConnection, inline_creator
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -48,6 +49,16 @@ def make_engine(path: Path, *, immediate: bool) -> AsyncEngine:
     return engine
 
 
+async def raw_connection(session: AsyncSession) -> sqlite3.Connection:
+    """The sqlite3 connection under ``session``, inside its open transaction."""
+    connection = await session.connection()  # begins the transaction if it has not begun
+    pooled = await connection.get_raw_connection()
+    driver = pooled.driver_connection
+    if not isinstance(driver, InlineConnection):
+        raise TypeError("the edge database must use the inline SQLite driver")
+    return driver.sqlite
+
+
 class Database:
     """The node's database: a writer engine behind a lock, and a reader engine."""
 
@@ -56,6 +67,22 @@ class Database:
         self.writer = make_engine(path, immediate=True)
         self.reader = make_engine(path, immediate=False)
         self._write_lock = asyncio.Lock()
+        self._lookup: sqlite3.Connection | None = None
+
+    def lookup(self, sql: str, parameters: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """One row by a parameterised query on a read-only connection, inline and ORM-free.
+
+        For the per-request hot spots (who is the caller?) where a full session costs more
+        than the query; each call is its own autocommit read of the latest committed state.
+        """
+        if self._lookup is None:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._lookup = sqlite3.connect(
+                uri, uri=True, isolation_level=None, check_same_thread=False
+            )
+            self._lookup.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        row = self._lookup.execute(sql, parameters).fetchone()
+        return tuple(row) if row is not None else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -73,5 +100,8 @@ class Database:
                 raise
 
     async def dispose(self) -> None:
+        if self._lookup is not None:
+            self._lookup.close()
+            self._lookup = None
         await self.writer.dispose()
         await self.reader.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,9 +21,10 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from edge.db import Database
+from edge.columns import utc_text
+from edge.db import Database, raw_connection
 from edge.errors import SetupError
-from edge.tables import AuditEvent, NodeState, OutboxChange
+from edge.tables import AuditEvent, NodeState
 from sync.hlc import HybridLogicalClock, Stamp
 from sync.vocabulary import Role
 
@@ -63,22 +65,62 @@ def audit_hash(event: AuditEvent) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclass
+class NodeCounters:
+    """The node_state columns a write advances; read at BEGIN, written back before COMMIT."""
+
+    node_id: str
+    site_id: str
+    outbox_seq: int
+    audit_seq: int
+    audit_hash: str
+
+
+_SELECT_NODE = (
+    "SELECT node_id, site_id, outbox_seq, audit_seq, audit_hash FROM node_state WHERE id = 1"
+)
+_UPDATE_NODE = (
+    "UPDATE node_state SET hlc_last = ?, outbox_seq = ?, audit_seq = ?, audit_hash = ? WHERE id = 1"
+)
+_INSERT_OUTBOX = (
+    "INSERT INTO outbox (seq, hlc, entity, entity_id, op, payload, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_AUDIT = (
+    "INSERT INTO audit_event (seq, node_id, hlc, actor, action, entity, entity_id, details, at, "
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _json(value: Any) -> str:
+    """The same text ``JsonText`` stores: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 class Tx:
-    """One write transaction with its audit and outbox helpers."""
+    """One write transaction with its audit and outbox helpers.
+
+    Business rows go through ``session`` (the ORM); the journal's own rows are appended with
+    plain parameterised statements on the same connection and transaction, which keeps the
+    per-write cost of capture low.
+    """
 
     def __init__(
         self,
         session: AsyncSession,
-        node: NodeState,
+        raw: sqlite3.Connection,
+        node: NodeCounters,
         clock: HybridLogicalClock,
         now: datetime,
         actor: Actor,
     ) -> None:
         self.session = session
+        self.raw = raw
         self.node = node
         self.clock = clock
         self.now = now
         self.actor = actor
+        self._at = utc_text(now)
 
     def stamp(self) -> str:
         return self.clock.now().encode()
@@ -89,16 +131,9 @@ class Tx:
         """Queue a record for replication; returns the change's HLC."""
         hlc = self.stamp()
         self.node.outbox_seq += 1
-        self.session.add(
-            OutboxChange(
-                seq=self.node.outbox_seq,
-                hlc=hlc,
-                entity=entity,
-                entity_id=entity_id,
-                op=op,
-                payload=payload,
-                created_at=self.now,
-            )
+        self.raw.execute(
+            _INSERT_OUTBOX,
+            (self.node.outbox_seq, hlc, entity, entity_id, op, _json(payload), self._at),
         )
         return hlc
 
@@ -129,7 +164,22 @@ class Tx:
         )
         event.hash = audit_hash(event)
         self.node.audit_hash = event.hash
-        self.session.add(event)
+        self.raw.execute(
+            _INSERT_AUDIT,
+            (
+                event.seq,
+                event.node_id,
+                event.hlc,
+                event.actor,
+                event.action,
+                event.entity,
+                event.entity_id,
+                _json(event.details),
+                self._at,
+                event.prev_hash,
+                event.hash,
+            ),
+        )
         self.change("audit_event", str(event.seq), _audit_payload(event), op="append")
         return event
 
@@ -169,8 +219,15 @@ class Journal:
     async def write(self, actor: Actor, now: datetime) -> AsyncIterator[Tx]:
         now = now.astimezone(UTC)  # audit hashes use the stored (UTC) form of the instant
         async with self.db.write() as session:
-            node = (await session.exec(select(NodeState))).one()
-            tx = Tx(session, node, self.clock, now, actor)
+            raw = await raw_connection(session)
+            row = raw.execute(_SELECT_NODE).fetchone()
+            if row is None:
+                raise SetupError(f"{self.db.path} has no node state (run prep-edge init)")
+            node = NodeCounters(*row)
+            tx = Tx(session, raw, node, self.clock, now, actor)
             yield tx
-            node.hlc_last = self.clock.last.encode()
-            session.add(node)
+            await session.flush()  # business rows first, so a failing constraint stops the write
+            raw.execute(
+                _UPDATE_NODE,
+                (self.clock.last.encode(), node.outbox_seq, node.audit_seq, node.audit_hash),
+            )

@@ -80,6 +80,11 @@ class InlineConnection:
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The underlying connection, for raw statements inside the session's transaction."""
+        return self._conn
+
     async def cursor(self) -> InlineCursor:
         return InlineCursor(self._conn.cursor())
 
