@@ -124,8 +124,8 @@ async def _apply(tx: Tx, booking: Booking, action: str) -> None:
 
 async def confirm_expired_hold(services: EdgeServices, tx: Tx, booking: Booking) -> None:
     """An expired hold may still be confirmed if nobody took the slot meanwhile."""
-    clash = await find_clash(
-        tx.session,
+    clash = find_clash(
+        tx.raw,
         booking.resource_id,
         booking.starts_at,
         booking.ends_at,

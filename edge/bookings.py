@@ -8,22 +8,22 @@ for an expired hold to free its slot.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.booking_rules import check_booking_window
 from edge.clock import epoch_ms
+from edge.columns import utc_text
 from edge.errors import Conflict, Forbidden, InvalidInput, NotFound, SlotTaken
 from edge.journal import Actor, Tx
 from edge.services import EdgeServices, SiteInfo
-from edge.tables import Booking, Renter, Resource, User
+from edge.tables import Booking, User
 from reference_db.fees import quote
 from reference_db.localtime import to_utc
 from sync.ids import is_uuid7, uuid7
@@ -42,45 +42,55 @@ class Placed:
     end: datetime
 
 
-def occupying(resource_id: str, start: datetime, end: datetime, now: datetime) -> Any:
-    """SQL condition: bookings on ``resource_id`` that hold any part of ``[start, end)`` now."""
-    return and_(
-        col(Booking.resource_id) == resource_id,
-        col(Booking.starts_at) < end,
-        col(Booking.ends_at) > start,
-        or_(
-            col(Booking.status).in_(
-                [BookingStatus.CONFIRMED.value, BookingStatus.CHECKED_IN.value]
-            ),
-            and_(col(Booking.status) == HELD, col(Booking.hold_expires_at) > now),
-        ),
-    )
+@dataclass(frozen=True)
+class Clash:
+    """The booking that already holds part of the requested time."""
+
+    id: str
+    start: datetime
+    end: datetime
+    status: str
 
 
-async def find_clash(
-    session: AsyncSession,
+_CLASH = (
+    "SELECT id, starts_at, ends_at, status FROM booking"
+    " WHERE resource_id = ? AND starts_at < ? AND ends_at > ? AND id != ?"
+    " AND (status IN ('confirmed', 'checked_in') OR (status = 'hold' AND hold_expires_at > ?))"
+    " LIMIT 1"
+)
+
+
+def find_clash(
+    raw: sqlite3.Connection,
     resource_id: str,
     start: datetime,
     end: datetime,
     now: datetime,
-    excluding: str | None = None,
-) -> Booking | None:
-    query = select(Booking).where(occupying(resource_id, start, end, now))
-    if excluding is not None:
-        query = query.where(col(Booking.id) != excluding)
-    return (await session.exec(query.limit(1))).first()
+    excluding: str = "",
+) -> Clash | None:
+    """A booking on ``resource_id`` that occupies part of ``[start, end)`` as of ``now``.
+
+    Confirmed and checked-in bookings occupy their slot; a hold only until it expires. Runs on
+    the write transaction's connection, so the answer holds until the insert that follows.
+    """
+    row = raw.execute(
+        _CLASH, (resource_id, utc_text(end), utc_text(start), excluding, utc_text(now))
+    ).fetchone()
+    if row is None:
+        return None
+    return Clash(row[0], datetime.fromisoformat(row[1]), datetime.fromisoformat(row[2]), row[3])
 
 
-def slot_taken(clash: Booking, tz: ZoneInfo) -> SlotTaken:
+def slot_taken(clash: Clash, tz: ZoneInfo) -> SlotTaken:
     return SlotTaken(
         "the resource is already booked for part of that time",
         {
             "clashing_booking": {
                 "id": clash.id,
-                "start": clash.starts_at.isoformat(),
-                "end": clash.ends_at.isoformat(),
+                "start": clash.start.isoformat(),
+                "end": clash.end.isoformat(),
                 "status": clash.status,
-                "local": _local_span(clash.starts_at, clash.ends_at, tz),
+                "local": _local_span(clash.start, clash.end, tz),
             }
         },
     )
@@ -109,20 +119,24 @@ async def create_booking(
         placed = Placed(to_utc(data.start, tz), to_utc(data.end, tz))
         if data.id is not None and (existing := await tx.session.get(Booking, data.id)):
             return _same_request(existing, data, placed), False
-        resource, renter = await _parties(tx, actor, data)
+        parties = await _parties(tx, actor, data)
         rules = services.reference.rulebook.resolve(site.jurisdiction)
         check_booking_window(
             placed.start, placed.end, now, tz, rules.rental, services.settings.bookings
         )
-        if clash := await find_clash(tx.session, resource.id, placed.start, placed.end, now):
+        if clash := find_clash(tx.raw, parties.resource_id, placed.start, placed.end, now):
             raise slot_taken(clash, tz)
-        booking = _new_booking(services, tx, site, resource, renter, data, placed)
+        booking = _new_booking(services, tx, site, parties, data, placed)
         tx.session.add(booking)
         tx.record(
             "booking.create",
             "booking",
             booking.id,
-            {"status": booking.status, "resource_id": resource.id, "renter_id": renter.id},
+            {
+                "status": booking.status,
+                "resource_id": parties.resource_id,
+                "renter_id": parties.renter_id,
+            },
             state=booking_state(booking),
         )
         return booking, True
@@ -140,25 +154,34 @@ def _same_request(existing: Booking, data: BookingCreate, placed: Placed) -> Boo
     return existing
 
 
-async def _parties(tx: Tx, actor: Actor, data: BookingCreate) -> tuple[Resource, Renter]:
-    resource = await tx.session.get(Resource, data.resource_id)
-    if resource is None or not resource.active:
+@dataclass(frozen=True)
+class Parties:
+    """The checked resource (with its rate) and renter of a new booking."""
+
+    resource_id: str
+    hourly_rate_cents: int
+    renter_id: str
+
+
+async def _parties(tx: Tx, actor: Actor, data: BookingCreate) -> Parties:
+    resource = tx.raw.execute(
+        "SELECT hourly_rate_cents FROM resource WHERE id = ? AND active", (data.resource_id,)
+    ).fetchone()
+    if resource is None:
         raise NotFound("no such resource", {"resource_id": data.resource_id})
-    renter = await tx.session.get(Renter, data.renter_id)
-    if renter is None:
+    if tx.raw.execute("SELECT 1 FROM renter WHERE id = ?", (data.renter_id,)).fetchone() is None:
         raise NotFound("no such renter", {"renter_id": data.renter_id})
     own = await renter_scope(tx.session, actor)
-    if own is not None and own != renter.id:
+    if own is not None and own != data.renter_id:
         raise Forbidden("a renter may book only for themselves")
-    return resource, renter
+    return Parties(data.resource_id, int(resource[0]), data.renter_id)
 
 
 def _new_booking(
     services: EdgeServices,
     tx: Tx,
     site: SiteInfo,
-    resource: Resource,
-    renter: Renter,
+    parties: Parties,
     data: BookingCreate,
     placed: Placed,
 ) -> Booking:
@@ -167,7 +190,7 @@ def _new_booking(
         QuoteRequest(
             jurisdiction=site.jurisdiction,
             hours=hours,
-            hourly_rate_cents=resource.hourly_rate_cents,
+            hourly_rate_cents=parties.hourly_rate_cents,
         ),
         services.reference.rulebook,
     )
@@ -176,8 +199,8 @@ def _new_booking(
     return Booking(
         id=data.id or str(uuid7(epoch_ms(tx.now))),
         site_id=site.id,
-        resource_id=resource.id,
-        renter_id=renter.id,
+        resource_id=parties.resource_id,
+        renter_id=parties.renter_id,
         starts_at=placed.start,
         ends_at=placed.end,
         status=data.status,
