@@ -201,6 +201,9 @@ async def setup_site(client: httpx.AsyncClient, stations: int) -> tuple[list[str
                 "email": "bench@example.com",
                 "phone": "+14155550100",
                 "insurance": INSURED,
+                "documents": [
+                    {"kind": "food_handler_card", "status": "approved", "expires_at": "2030-01-01"}
+                ],
             },
         )
     ).json()["id"]

@@ -8,21 +8,22 @@ an override reason, which is stored with the verdict and audited.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.bookings import booking_state
 from edge.clock import epoch_ms
+from edge.columns import utc_text
+from edge.db import raw_connection
 from edge.errors import ComplianceDenied, Forbidden
 from edge.journal import Tx
 from edge.observability import count_verdict
-from edge.services import EdgeServices
-from edge.site_service import load_site
-from edge.tables import Booking, CheckIn, Document, Renter, Site
+from edge.services import EdgeServices, SiteInfo
+from edge.tables import Booking, CheckIn
 from reference_db.compliance import evaluate
 from sync.ids import uuid7
 from sync.scenarios import Scenario
@@ -32,68 +33,64 @@ from sync.vocabulary import BookingStatus, Role
 OVERRIDE_ROLES = (Role.ADMIN, Role.HOST)
 
 
-async def scenario_for(
-    session: AsyncSession, site: Site, booking: Booking, now: datetime
+_RENTER_PROFILE = "SELECT profile FROM renter WHERE id = ?"
+_RENTER_DOCUMENTS = (
+    "SELECT kind, review_status, expires_at FROM document"
+    " WHERE owner_kind = 'renter' AND owner_id = ?"
+)
+_SAME_DAY = (
+    "SELECT starts_at, ends_at FROM booking WHERE id != ? AND starts_at < ? AND ends_at > ?"
+    " AND status IN ('confirmed', 'checked_in', 'checked_out')"
+)
+
+
+def scenario_for(
+    raw: sqlite3.Connection,
+    site: SiteInfo,
+    profile: dict[str, Any],
+    booking: Booking,
+    now: datetime,
 ) -> Scenario:
-    renter = await session.get(Renter, booking.renter_id)
-    profile: dict[str, Any] = dict(renter.profile) if renter else {}
-    stored = (
-        await session.exec(
-            select(Document).where(
-                col(Document.owner_kind) == "renter", col(Document.owner_id) == booking.renter_id
-            )
-        )
-    ).all()
-    documents = list(profile.get("documents") or []) + [
-        {
-            "kind": d.kind,
-            "status": d.review_status,
-            "expires_at": d.expires_at.isoformat() if d.expires_at else None,
-        }
-        for d in stored
+    """The compliance scenario of ``booking`` from what this node holds (plain reads)."""
+    row = raw.execute(_RENTER_PROFILE, (booking.renter_id,)).fetchone()
+    renter: dict[str, Any] = json.loads(row[0]) if row else {}
+    stored = raw.execute(_RENTER_DOCUMENTS, (booking.renter_id,)).fetchall()
+    renter["documents"] = list(renter.get("documents") or []) + [  # every document the node holds
+        {"kind": kind, "status": status, "expires_at": expires} for kind, status, expires in stored
     ]
-    profile["documents"] = documents  # the node knows every document it holds: none is "none"
     return Scenario.model_validate(
         {
             "jurisdiction": site.jurisdiction,
             "as_of": now.isoformat(),
-            "site": site.profile,
-            "renter": profile,
+            "site": profile,
+            "renter": renter,
             "booking": {"start": booking.starts_at.isoformat(), "end": booking.ends_at.isoformat()},
-            "same_day_bookings": await _same_day(session, site, booking),
+            "same_day_bookings": _same_day(raw, site, booking),
         }
     )
 
 
-async def _same_day(session: AsyncSession, site: Site, booking: Booking) -> list[dict[str, str]]:
-    tz = ZoneInfo(site.timezone)
-    day_start = booking.starts_at.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    others = (
-        await session.exec(
-            select(Booking).where(
-                col(Booking.id) != booking.id,
-                col(Booking.starts_at) < day_start + timedelta(days=2),
-                col(Booking.ends_at) > day_start - timedelta(days=1),
-                col(Booking.status).in_(
-                    [
-                        s.value
-                        for s in (
-                            BookingStatus.CONFIRMED,
-                            BookingStatus.CHECKED_IN,
-                            BookingStatus.CHECKED_OUT,
-                        )
-                    ]
-                ),
-            )
-        )
-    ).all()
-    return [{"start": o.starts_at.isoformat(), "end": o.ends_at.isoformat()} for o in others]
+def _same_day(raw: sqlite3.Connection, site: SiteInfo, booking: Booking) -> list[dict[str, str]]:
+    """Other bookings of the site around the booking's local day (the engine clips them)."""
+    local = booking.starts_at.astimezone(site.timezone)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = raw.execute(
+        _SAME_DAY,
+        (
+            booking.id,
+            utc_text(day_start + timedelta(days=2)),
+            utc_text(day_start - timedelta(days=1)),
+        ),
+    ).fetchall()
+    return [{"start": start, "end": end} for start, end in rows]
 
 
 async def verdict_now(services: EdgeServices, session: AsyncSession, booking: Booking) -> Verdict:
     now = services.clock.now()
-    site = await load_site(session)
-    scenario = await scenario_for(session, site, booking, now)
+    raw = await raw_connection(session)
+    row = raw.execute("SELECT profile FROM site WHERE id = ?", (services.site.id,)).fetchone()
+    profile = json.loads(row[0]) if row else {}
+    scenario = scenario_for(raw, services.site, profile, booking, now)
     return evaluate(scenario, services.reference.rulebook, now)
 
 
