@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.booking_rules import check_booking_window
 from edge.clock import epoch_ms
-from edge.columns import utc_text
+from edge.columns import insert_row, utc_text
 from edge.errors import Conflict, Forbidden, InvalidInput, NotFound, SlotTaken
 from edge.journal import Actor, Tx
 from edge.services import EdgeServices, SiteInfo
@@ -127,7 +127,7 @@ async def create_booking(
         if clash := find_clash(tx.raw, parties.resource_id, placed.start, placed.end, now):
             raise slot_taken(clash, tz)
         booking = _new_booking(services, tx, site, parties, data, placed)
-        tx.session.add(booking)
+        insert_row(tx.raw, booking)
         tx.record(
             "booking.create",
             "booking",
