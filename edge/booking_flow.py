@@ -18,11 +18,13 @@ from edge.bookings import (
     renter_scope,
     slot_taken,
 )
-from edge.checkin import check_in
+from edge.checkin import MOVED_COLUMNS, check_in
+from edge.columns import load_row, update_row, utc_text
+from edge.db import raw_connection
 from edge.errors import Conflict, Forbidden, NotFound
 from edge.journal import SYSTEM, Actor, Tx
 from edge.services import EdgeServices
-from edge.tables import Booking, CheckIn
+from edge.tables import Booking
 from sync.verdicts import Verdict
 from sync.vocabulary import BookingStatus, Role
 
@@ -38,7 +40,7 @@ SITE_ONLY = {"check_in", "check_out"}
 
 async def get_visible(session: AsyncSession, actor: Actor, booking_id: str) -> Booking:
     """A booking the actor may see (a renter sees only their own; others look like 404)."""
-    booking = await session.get(Booking, booking_id)
+    booking = load_row(await raw_connection(session), Booking, booking_id)
     own = await renter_scope(session, actor)
     if booking is None or (own is not None and booking.renter_id != own):
         raise NotFound("no such booking", {"booking_id": booking_id})
@@ -100,19 +102,14 @@ async def _apply(tx: Tx, booking: Booking, action: str) -> None:
         booking.status = S.CANCELLED.value
     elif action == "check_out":
         booking.status = S.CHECKED_OUT.value
-        entry = (
-            await tx.session.exec(
-                select(CheckIn)
-                .where(col(CheckIn.booking_id) == booking.id)
-                .order_by(col(CheckIn.checked_in_at).desc())
-            )
-        ).first()
-        if entry is not None:
-            entry.checked_out_at = tx.now
-            tx.session.add(entry)
+        tx.raw.execute(
+            "UPDATE check_in SET checked_out_at = ?"
+            " WHERE booking_id = ? AND checked_out_at IS NULL",
+            (utc_text(tx.now), booking.id),
+        )
     booking.updated_at = tx.now
     booking.updated_hlc = tx.stamp()
-    tx.session.add(booking)
+    update_row(tx.raw, booking, MOVED_COLUMNS)
     tx.record(
         f"booking.{action}",
         "booking",

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.bookings import booking_state
 from edge.clock import epoch_ms
-from edge.columns import utc_text
+from edge.columns import insert_row, update_row, utc_text
 from edge.db import raw_connection
 from edge.errors import ComplianceDenied, Forbidden
 from edge.journal import Tx
@@ -30,6 +30,12 @@ from sync.scenarios import Scenario
 from sync.verdicts import Outcome, Verdict
 from sync.vocabulary import BookingStatus, Role
 
+MOVED_COLUMNS = (
+    "status",
+    "confirmed_hlc",
+    "updated_at",
+    "updated_hlc",
+)  # what a state move changes
 OVERRIDE_ROLES = (Role.ADMIN, Role.HOST)
 
 
@@ -113,7 +119,7 @@ async def check_in(
     booking.status = BookingStatus.CHECKED_IN.value
     booking.updated_at = tx.now
     booking.updated_hlc = tx.stamp()
-    tx.session.add(booking)
+    update_row(tx.raw, booking, MOVED_COLUMNS)
     entry = CheckIn(
         id=str(uuid7(epoch_ms(tx.now))),
         booking_id=booking.id,
@@ -123,7 +129,7 @@ async def check_in(
         override_reason=used_override,
         checked_in_at=tx.now,
     )
-    tx.session.add(entry)
+    insert_row(tx.raw, entry)
     details = {
         "result": verdict.result.value,
         "override_reason": used_override,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Text
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
@@ -14,6 +14,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 _DIALECT = sqlite_dialect()
+T = TypeVar("T", bound=SQLModel)
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
@@ -73,3 +74,41 @@ def insert_row(raw: sqlite3.Connection, row: SQLModel) -> None:
         values.append(value)
     marks = ", ".join("?" for _ in names)
     raw.execute(f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({marks})', values)  # noqa: S608
+
+
+def load_row(raw: sqlite3.Connection, model: type[T], key: str) -> T | None:
+    """The row of ``model``'s table with one-column primary key ``key``, or None."""
+    table = model.__table__  # type: ignore[attr-defined]
+    (pk,) = table.primary_key.columns
+    cursor = raw.execute(f'SELECT * FROM "{table.name}" WHERE {pk.name} = ?', (key,))  # noqa: S608
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    values = {}
+    for (name, *_), value in zip(cursor.description, row, strict=True):
+        kind = table.columns[name].type
+        values[name] = (
+            kind.process_result_value(value, _DIALECT)
+            if isinstance(kind, UtcDateTime | JsonText)
+            else value
+        )
+    return model.model_validate(values)
+
+
+def update_row(raw: sqlite3.Connection, row: SQLModel, names: tuple[str, ...]) -> None:
+    """UPDATE the named columns of one row, found by its one-column primary key."""
+    table = row.__table__  # type: ignore[attr-defined]
+    (pk,) = table.primary_key.columns
+    values = []
+    for name in names:
+        value, kind = getattr(row, name), table.columns[name].type
+        values.append(
+            kind.process_bind_param(value, _DIALECT)
+            if isinstance(kind, UtcDateTime | JsonText)
+            else value
+        )
+    sets = ", ".join(f"{name} = ?" for name in names)
+    raw.execute(
+        f'UPDATE "{table.name}" SET {sets} WHERE {pk.name} = ?',  # noqa: S608
+        (*values, getattr(row, pk.name)),
+    )
