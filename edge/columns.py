@@ -43,6 +43,11 @@ def utc_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime(_FORMAT)
 
 
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: the stored form, and the form audit hashes cover."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 class JsonText(TypeDecorator[Any]):
     """JSON kept as compact text with sorted keys (stable bytes for hashing and diffing)."""
 
@@ -52,7 +57,7 @@ class JsonText(TypeDecorator[Any]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_json(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
         return None if value is None else json.loads(value)

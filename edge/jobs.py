@@ -60,10 +60,14 @@ async def run_job(services: EdgeServices, name: str, job: Job) -> bool:
     now = services.clock.now()
     try:
         result = await job(services, now)
-    except Exception:
+    except Exception as error:  # the job boundary: log and count, never stop the scheduler
         count_job(services, name, "error")
-        log.exception(
-            "job %s failed at %s", name, now.isoformat(), extra={"job": name, "outcome": "error"}
+        log.error(
+            "job %s failed at %s",
+            name,
+            now.isoformat(),
+            exc_info=error,
+            extra={"job": name, "outcome": "error"},
         )
         return False
     count_job(services, name, "ok")

@@ -10,7 +10,6 @@ audit write fails, the business write fails with it.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from edge.columns import utc_text
+from edge.columns import canonical_json, utc_text
 from edge.db import Database, raw_connection
 from edge.errors import SetupError
 from edge.tables import AuditEvent, NodeState
@@ -47,9 +46,9 @@ class Actor:
 SYSTEM = Actor("system", "system", Role.ADMIN)
 
 
-def audit_hash(event: AuditEvent) -> str:
-    """SHA-256 over the event's content and the previous hash (canonical JSON)."""
-    body = {
+def _audit_body(event: AuditEvent) -> dict[str, Any]:
+    """What the hash covers: every field of the event but the hash itself."""
+    return {
         "seq": event.seq,
         "node_id": event.node_id,
         "hlc": event.hlc,
@@ -61,8 +60,11 @@ def audit_hash(event: AuditEvent) -> str:
         "at": event.at.isoformat(),
         "prev_hash": event.prev_hash,
     }
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def audit_hash(event: AuditEvent) -> str:
+    """SHA-256 over the event's content and the previous hash (canonical JSON)."""
+    return hashlib.sha256(canonical_json(_audit_body(event)).encode()).hexdigest()
 
 
 @dataclass
@@ -90,11 +92,6 @@ _INSERT_AUDIT = (
     "INSERT INTO audit_event (seq, node_id, hlc, actor, action, entity, entity_id, details, at, "
     "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def _json(value: Any) -> str:
-    """The same text ``JsonText`` stores: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Tx:
@@ -133,7 +130,7 @@ class Tx:
         self.node.outbox_seq += 1
         self.raw.execute(
             _INSERT_OUTBOX,
-            (self.node.outbox_seq, hlc, entity, entity_id, op, _json(payload), self._at),
+            (self.node.outbox_seq, hlc, entity, entity_id, op, canonical_json(payload), self._at),
         )
         return hlc
 
@@ -174,7 +171,7 @@ class Tx:
                 event.action,
                 event.entity,
                 event.entity_id,
-                _json(event.details),
+                canonical_json(event.details),
                 self._at,
                 event.prev_hash,
                 event.hash,
@@ -185,19 +182,7 @@ class Tx:
 
 
 def _audit_payload(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "node_id": event.node_id,
-        "hlc": event.hlc,
-        "actor": event.actor,
-        "action": event.action,
-        "entity": event.entity,
-        "entity_id": event.entity_id,
-        "details": event.details,
-        "at": event.at.isoformat(),
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    return {**_audit_body(event), "hash": event.hash}
 
 
 class Journal:
