@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import jwt
 
@@ -34,6 +35,18 @@ def issue_access_token(secret: bytes, user_id: str, now: datetime, lifetime: tim
 
 def read_access_token(secret: bytes, token: str, now: datetime) -> str:
     """The user id of a valid token; expiry is checked against ``now``, not the wall clock."""
+    user_id, expires = _verified_claims(secret, token)
+    if expires <= int(now.timestamp()):
+        raise Unauthorized("access token expired")
+    return user_id
+
+
+@lru_cache(maxsize=4096)
+def _verified_claims(secret: bytes, token: str) -> tuple[str, int]:
+    """Subject and expiry of a token whose signature and issuer check (cached: pure and hot).
+
+    Only successes are cached; a refused token raises every time.
+    """
     try:
         claims = jwt.decode(
             token,
@@ -44,9 +57,7 @@ def read_access_token(secret: bytes, token: str, now: datetime) -> str:
         )
     except jwt.PyJWTError:
         raise Unauthorized("invalid access token") from None
-    if int(claims["exp"]) <= int(now.timestamp()):
-        raise Unauthorized("access token expired")
-    return str(claims["sub"])
+    return str(claims["sub"]), int(claims["exp"])
 
 
 def new_refresh_token() -> str:
