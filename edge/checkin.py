@@ -26,7 +26,7 @@ from edge.services import EdgeServices, SiteInfo
 from edge.tables import Booking, CheckIn
 from reference_db.compliance import evaluate
 from sync.ids import uuid7
-from sync.scenarios import Scenario
+from sync.scenarios import Scenario, Window
 from sync.verdicts import Outcome, Verdict
 from sync.vocabulary import BookingStatus, Role
 
@@ -76,8 +76,12 @@ def scenario_for(
     )
 
 
-def _same_day(raw: sqlite3.Connection, site: SiteInfo, booking: Booking) -> list[dict[str, str]]:
-    """Other bookings of the site around the booking's local day (the engine clips them)."""
+def _same_day(raw: sqlite3.Connection, site: SiteInfo, booking: Booking) -> list[Window]:
+    """Other bookings of the site around the booking's local day (the engine clips them).
+
+    Built without re-validation: they are this node's own committed rows (a busy day has
+    hundreds, and validating each would cost more than evaluating them).
+    """
     local = booking.starts_at.astimezone(site.timezone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = raw.execute(
@@ -88,7 +92,10 @@ def _same_day(raw: sqlite3.Connection, site: SiteInfo, booking: Booking) -> list
             utc_text(day_start - timedelta(days=1)),
         ),
     ).fetchall()
-    return [{"start": start, "end": end} for start, end in rows]
+    return [
+        Window.model_construct(start=datetime.fromisoformat(start), end=datetime.fromisoformat(end))
+        for start, end in rows
+    ]
 
 
 async def verdict_now(services: EdgeServices, session: AsyncSession, booking: Booking) -> Verdict:

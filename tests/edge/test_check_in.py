@@ -111,3 +111,21 @@ async def test_compliance_preview_and_evaluate(
     assert preview.json()["result"] == "DENY"
     assert evaluated.status_code == 200 and evaluated.json()["result"] == "DENY"
     assert unknown.status_code == 422
+
+
+async def test_the_days_other_bookings_count_towards_the_daily_cap(
+    client: Client, login: Login, seeded: Seeded
+) -> None:
+    staff = await login(Role.STAFF)
+    booking_id = await _book(client, staff, seeded, seeded.renter_id)  # 10:00-14:00
+    long_day = {
+        "resource_id": seeded.other_resource_id,
+        "renter_id": seeded.renter_id,
+        "start": "2025-11-05T08:00:00",
+        "end": "2025-11-05T18:00:00",
+    }  # 10 h more
+    assert (await client.post("/api/v1/bookings", json=long_day, headers=staff)).status_code == 201
+    response = await client.post(f"/api/v1/bookings/{booking_id}/check-in", headers=staff)
+    verdict = response.json()["verdict"]
+    assert (response.status_code, verdict["result"]) == (200, "CONDITIONS")
+    assert [v["rule_id"] for v in verdict["violations"]] == ["RENTAL_LIMIT_DAILY"]
