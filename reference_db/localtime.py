@@ -10,6 +10,7 @@ become interval arithmetic that agrees with looking at a wall clock minute by mi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -65,12 +66,16 @@ def _transition(low: datetime, high: datetime, tz: ZoneInfo) -> datetime:
     return low.replace(microsecond=0) + _ONE_SECOND
 
 
-def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[WallSegment]:
-    """Cut the UTC interval ``[start, end)`` into pieces with one UTC offset each."""
+@lru_cache(maxsize=65536)
+def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[WallSegment, ...]:
+    """Cut the UTC interval ``[start, end)`` into pieces with one UTC offset each.
+
+    Cached: a site's bookings of a day are measured again at every check-in of that day.
+    """
     offset = start.astimezone(tz).utcoffset()
     if end - start <= _CHUNK and offset == (end - _TICK).astimezone(tz).utcoffset():
         shift = (offset or timedelta(0)) // _US  # the common case: no offset change inside
-        return [((start - _EPOCH) // _US + shift, (end - _EPOCH) // _US + shift)]
+        return (((start - _EPOCH) // _US + shift, (end - _EPOCH) // _US + shift),)
     segments: list[WallSegment] = []
     cursor = start
     while cursor < end:
@@ -81,7 +86,7 @@ def wall_segments(start: datetime, end: datetime, tz: ZoneInfo) -> list[WallSegm
         shift = (first or timedelta(0)) // _US
         segments.append(((cursor - _EPOCH) // _US + shift, (stop - _EPOCH) // _US + shift))
         cursor = stop
-    return segments
+    return tuple(segments)
 
 
 def _clock_us(moment: time) -> int:
@@ -90,7 +95,7 @@ def _clock_us(moment: time) -> int:
     ) * 1_000_000 + moment.microsecond
 
 
-def daily_window_overlap(segments: list[WallSegment], start: time, end: time) -> timedelta:
+def daily_window_overlap(segments: Sequence[WallSegment], start: time, end: time) -> timedelta:
     """Wall time the segments spend inside a daily window; ``end <= start`` crosses midnight."""
     opens, closes = _clock_us(start), _clock_us(end)
     if closes <= opens:
@@ -103,7 +108,7 @@ def daily_window_overlap(segments: list[WallSegment], start: time, end: time) ->
     return timedelta(microseconds=total)
 
 
-def time_by_local_day(segments: list[WallSegment]) -> dict[int, int]:
+def time_by_local_day(segments: Sequence[WallSegment]) -> dict[int, int]:
     """Microseconds spent on each local calendar day, keyed by days since 1970-01-01."""
     spent: dict[int, int] = {}
     for seg_start, seg_end in segments:
@@ -120,7 +125,7 @@ def day_date(day: int) -> date:
     return _EPOCH_DATE + timedelta(days=day)
 
 
-def hours_by_local_day(segments: list[WallSegment]) -> dict[date, timedelta]:
+def hours_by_local_day(segments: Sequence[WallSegment]) -> dict[date, timedelta]:
     """Time spent on each local calendar day."""
     return {
         day_date(day): timedelta(microseconds=us) for day, us in time_by_local_day(segments).items()

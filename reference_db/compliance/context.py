@@ -45,7 +45,7 @@ class Context:
         self.end = self.instant(booking.end)
         if self.end <= self.start:
             raise InvalidScenario("booking end must be after its start")
-        self.segments: list[WallSegment] = wall_segments(self.start, self.end, self.rules.tz)
+        self.segments: tuple[WallSegment, ...] = wall_segments(self.start, self.end, self.rules.tz)
 
     def instant(self, value: datetime) -> datetime:
         """An aware UTC instant; naive values are wall times of the jurisdiction."""
