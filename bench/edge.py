@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from bench.edge_capture import capture_overhead
+from bench.edge_inprocess import request_cost
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -266,6 +267,7 @@ def mark(ok: bool, target: str) -> str:
 
 def render(result: dict[str, Any]) -> str:
     b, c, o = result["booking_create"], result["check_in"], result["capture"]
+    ib, ic = result["in_process"]["booking_create"], result["in_process"]["check_in"]
     rows = [
         (
             "start to ready",
@@ -289,6 +291,12 @@ def render(result: dict[str, Any]) -> str:
             f"achieved {c['achieved_per_s']:.0f}/s {c['statuses']}",
         ),
         ("check-in p99 @100/s", f"{c['p99_ms']:.1f} ms", mark(c["p99_ms"] <= 20, "<= 20 ms")),
+        (
+            "booking create, alone",
+            f"{ib['p50_ms']:.1f} ms",
+            f"p50 in process; p99 {ib['p99_ms']:.1f} ms",
+        ),
+        ("check-in, alone", f"{ic['p50_ms']:.1f} ms", f"p50 in process; p99 {ic['p99_ms']:.1f} ms"),
         ("plain insert", f"{o['plain_us']:.0f} us", "one booking row, own transaction"),
         (
             "with audit + outbox",
@@ -311,6 +319,7 @@ def run(quick: bool) -> dict[str, Any]:
         finally:
             node.stop()
         capture = capture_overhead(Path(tmp) / "capture", 200 if quick else 2000)
+        alone = request_cost(Path(tmp) / "alone", 100 if quick else 170)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return {
         "benchmark": "edge",
@@ -320,6 +329,7 @@ def run(quick: bool) -> dict[str, Any]:
         "idle_rss_mb": idle,
         **figures,
         "capture": capture,
+        "in_process": alone,
     }
 
 
