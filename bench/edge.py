@@ -28,22 +28,10 @@ import httpx
 
 from bench.edge_capture import capture_overhead
 from bench.edge_inprocess import request_cost
+from bench.edge_site import COMPLIANT_RENTER, COMPLIANT_SITE
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-COMPLIANT_SITE = {
-    "permits": [
-        {"kind": k, "status": "active", "expires_at": "2030-12-31"}
-        for k in ("shared_kitchen", "fire", "ventilation", "health_permit")
-    ],
-    "zoning": {"district": "PDR", "neighborhood_notice_doc_id": "notice-1"},
-    "ada_accessible": True,
-}
-INSURED = {
-    "general_liability_cents": 100_000_000,
-    "aggregate_cents": 200_000_000,
-    "additional_insured_text": "City and County of San Francisco",
-}
 
 
 def free_port() -> int:
@@ -194,20 +182,7 @@ async def setup_site(client: httpx.AsyncClient, stations: int) -> tuple[list[str
         ).json()["id"]
         for n in range(stations)
     ]
-    renter = (
-        await client.post(
-            "/api/v1/renters",
-            json={
-                "name": "Bench Bakery",
-                "email": "bench@example.com",
-                "phone": "+14155550100",
-                "insurance": INSURED,
-                "documents": [
-                    {"kind": "food_handler_card", "status": "approved", "expires_at": "2030-01-01"}
-                ],
-            },
-        )
-    ).json()["id"]
+    renter = (await client.post("/api/v1/renters", json=COMPLIANT_RENTER)).json()["id"]
     return resources, renter
 
 

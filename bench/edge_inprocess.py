@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.edge_site import COMPLIANT_RENTER, COMPLIANT_SITE
 from edge.app import create_app
 from edge.clock import FixedClock
 from edge.settings import EdgeSettings
@@ -25,23 +26,6 @@ from edge.users import create_user
 from sync.vocabulary import Role
 
 START = datetime(2025, 11, 5, 14, tzinfo=UTC)  # 06:00 in San Francisco
-COMPLIANT_SITE = {
-    "permits": [
-        {"kind": k, "status": "active"}
-        for k in ("shared_kitchen", "fire", "ventilation", "health_permit")
-    ],
-    "zoning": {"district": "PDR", "neighborhood_notice_doc_id": "notice-1"},
-    "ada_accessible": True,
-}
-RENTER = {
-    "name": "Bench Bakery",
-    "insurance": {
-        "general_liability_cents": 100_000_000,
-        "aggregate_cents": 200_000_000,
-        "additional_insured_text": "City and County of San Francisco",
-    },
-    "documents": [{"kind": "food_handler_card", "status": "approved"}],
-}
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -72,7 +56,7 @@ async def _measure(folder: Path, count: int) -> dict[str, Any]:
                 json={"name": "Station", "kind": "station", "hourly_rate_cents": 3000},
             )
         ).json()["id"]
-        renter = (await client.post("/api/v1/renters", json=RENTER)).json()["id"]
+        renter = (await client.post("/api/v1/renters", json=COMPLIANT_RENTER)).json()["id"]
         creates, ids = [], []
         for index in range(count):  # one 2-hour slot a day, 08:00-10:00 local, day after day
             start = START + timedelta(days=1 + index, hours=2)

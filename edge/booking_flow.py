@@ -15,7 +15,6 @@ from edge.bookings import (
     booking_state,
     effective_status,
     find_clash,
-    renter_scope,
     slot_taken,
 )
 from edge.checkin import MOVED_COLUMNS, check_in
@@ -25,6 +24,7 @@ from edge.errors import Conflict, Forbidden, NotFound
 from edge.journal import SYSTEM, Actor, Tx
 from edge.services import EdgeServices
 from edge.tables import Booking
+from edge.users import renter_scope
 from sync.verdicts import Verdict
 from sync.vocabulary import BookingStatus, Role
 

@@ -15,21 +15,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from edge.booking_rules import check_booking_window
 from edge.clock import epoch_ms
 from edge.columns import insert_row, utc_text
 from edge.errors import Conflict, Forbidden, InvalidInput, NotFound, SlotTaken
 from edge.journal import Actor, Tx
 from edge.services import EdgeServices, SiteInfo
-from edge.tables import Booking, User
+from edge.tables import Booking
+from edge.users import renter_scope
 from reference_db.fees import quote
 from reference_db.localtime import to_utc
 from sync.ids import is_uuid7, uuid7
 from sync.quotes import QuoteRequest
 from sync.shapes.bookings import BookingCreate, BookingOut
-from sync.vocabulary import BookingStatus, Role
+from sync.vocabulary import BookingStatus
 
 HELD = BookingStatus.HOLD.value
 
@@ -94,16 +93,6 @@ def slot_taken(clash: Clash, tz: ZoneInfo) -> SlotTaken:
             }
         },
     )
-
-
-async def renter_scope(session: AsyncSession, actor: Actor) -> str | None:
-    """The renter a renter-role user acts for; None for site and central roles."""
-    if actor.role is not Role.RENTER:
-        return None
-    user = await session.get(User, actor.user_id)
-    if user is None or user.renter_id is None:
-        raise Forbidden("this renter account is not linked to a renter")
-    return user.renter_id
 
 
 async def create_booking(

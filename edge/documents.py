@@ -25,7 +25,8 @@ from edge.clock import epoch_ms
 from edge.errors import Forbidden, InvalidInput, NotFound, UnsupportedMedia
 from edge.journal import Actor
 from edge.services import EdgeServices
-from edge.tables import Document, NodeState, Renter, Site, User
+from edge.tables import Document, NodeState, Renter, Site
+from edge.users import renter_scope
 from sync.ids import uuid7
 from sync.shapes.documents import DocumentList, DocumentMeta, DocumentOut, OwnerKind
 from sync.vocabulary import ReviewStatus, Role
@@ -192,9 +193,7 @@ async def _renter_scope(session: AsyncSession, actor: Actor) -> str | None:
     if actor.role in SITE_ROLES:
         return None
     if actor.role == Role.RENTER:
-        user = await session.get(User, actor.user_id)
-        if user is not None and user.renter_id:
-            return user.renter_id
+        return await renter_scope(session, actor)
     raise Forbidden(f"{actor.role} may not handle documents on this node")
 
 

@@ -25,7 +25,6 @@ from edge.booking_flow import mark_no_shows
 from edge.observability import count_job
 from edge.reminders import send_expiry_reminders
 from edge.services import EdgeServices
-from edge.site_service import load_site
 
 log = logging.getLogger("prep.edge.jobs")
 
@@ -140,8 +139,6 @@ class EdgeJobs:
 
 async def start_jobs(services: EdgeServices) -> EdgeJobs:
     """Start the scheduler in the site's time zone."""
-    async with services.db.read() as session:
-        timezone = ZoneInfo((await load_site(session)).timezone)
-    jobs = EdgeJobs(services, timezone)
+    jobs = EdgeJobs(services, services.site.timezone)
     jobs.start()
     return jobs

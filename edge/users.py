@@ -13,9 +13,10 @@ import re
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.clock import epoch_ms
-from edge.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from edge.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from edge.journal import SYSTEM, Actor
 from edge.passwords import hash_password, verify_password
 from edge.services import EdgeServices
@@ -134,3 +135,13 @@ async def change_password(
         )
         tx.record("user.password_change", "user", user_id, {"username": fresh.username})
     return fresh
+
+
+async def renter_scope(session: AsyncSession, actor: Actor) -> str | None:
+    """The renter a renter-role user acts for; None for site and central roles."""
+    if actor.role is not Role.RENTER:
+        return None
+    user = await session.get(User, actor.user_id)
+    if user is None or user.renter_id is None:
+        raise Forbidden("this renter account is not linked to a renter")
+    return user.renter_id

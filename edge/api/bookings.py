@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Response, get, post
 from litestar.params import JSONBody, QueryParameter
@@ -15,16 +14,11 @@ from edge.booking_flow import get_visible, list_visible, move
 from edge.bookings import booking_out, create_booking
 from edge.checkin import verdict_now
 from edge.errors import InvalidInput
-from edge.services import EdgeServices
 from sync.shapes.bookings import BookingCreate, BookingOut, CheckInOut, CheckInRequest
 from sync.verdicts import Verdict
 from sync.vocabulary import Role
 
 ALL_ROLES = (*SITE_ROLES, Role.RENTER)
-
-
-def _zone(services: EdgeServices) -> ZoneInfo:
-    return services.site.timezone
 
 
 @post("/bookings", tags=["bookings"])
@@ -34,7 +28,7 @@ async def create(
     """Create a booking (201), or return the same booking again for a retried id (200)."""
     require(actor, *ALL_ROLES)
     booking, created = await create_booking(services, actor, data)
-    out = booking_out(booking, _zone(services), services.clock.now())
+    out = booking_out(booking, services.site.timezone, services.clock.now())
     return Response(out, status_code=201 if created else 200)
 
 
@@ -51,7 +45,7 @@ async def index(
     for value, name in ((start, "from"), (end, "to")):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a UTC offset", {"field": name})
-    tz, now = _zone(services), services.clock.now()
+    tz, now = services.site.timezone, services.clock.now()
     async with services.db.read() as session:
         found = await list_visible(session, actor, start, end, resource_id)
     return [booking_out(b, tz, now) for b in found]
@@ -62,7 +56,7 @@ async def show(services: Services, actor: CurrentActor, booking_id: PathId) -> B
     require(actor, *ALL_ROLES)
     async with services.db.read() as session:
         booking = await get_visible(session, actor, booking_id)
-    return booking_out(booking, _zone(services), services.clock.now())
+    return booking_out(booking, services.site.timezone, services.clock.now())
 
 
 async def _move(
@@ -70,7 +64,7 @@ async def _move(
 ) -> BookingOut:
     require(actor, *ALL_ROLES)
     booking, _ = await move(services, actor, booking_id, action)
-    return booking_out(booking, _zone(services), services.clock.now())
+    return booking_out(booking, services.site.timezone, services.clock.now())
 
 
 @post("/bookings/{booking_id:str}/confirm", status_code=200, tags=["bookings"])
@@ -100,7 +94,7 @@ async def check_in(
     reason = data.override_reason if data else None
     booking, verdict = await move(services, actor, booking_id, "check_in", reason)
     assert verdict is not None  # noqa: S101 - check_in always evaluates
-    out = booking_out(booking, _zone(services), services.clock.now())
+    out = booking_out(booking, services.site.timezone, services.clock.now())
     return CheckInOut(
         booking=out, verdict=verdict, override_reason=reason if verdict.result == "DENY" else None
     )
