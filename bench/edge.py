@@ -14,12 +14,10 @@ import json
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import httpx
 from bench.edge_capture import capture_overhead
 from bench.edge_inprocess import request_cost
 from bench.edge_site import COMPLIANT_RENTER, COMPLIANT_SITE
+from bench.loadgen import Call, Pool, open_loop
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -59,46 +58,8 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    if len(samples) < 2:
-        return {"p50_ms": float("nan"), "p99_ms": float("nan")}
-    cuts = statistics.quantiles(samples, n=100)
-    return {"p50_ms": cuts[49], "p99_ms": cuts[98]}
-
-
-async def open_loop(
-    rate: float, count: int, call: Callable[[int], Awaitable[int]]
-) -> dict[str, Any]:
-    """Fire ``count`` calls at ``rate`` per second regardless of replies; time each one."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-
-    async def one(index: int) -> None:
-        began = time.perf_counter()
-        status = await call(index)
-        latencies.append((time.perf_counter() - began) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-
-    tasks = []
-    start = time.perf_counter()
-    for index in range(count):
-        delay = start + index / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(index)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
-    return {
-        "rate": rate,
-        "sent": count,
-        "achieved_per_s": count / elapsed,
-        "statuses": statuses,
-        **percentiles(latencies),
-    }
-
-
 class Node:
-    """A served edge with a host session, a compliant site, stations and a renter."""
+    """A served edge with a host session, a compliant site, stations and renters."""
 
     def __init__(self, folder: Path) -> None:
         self.data = folder / "node"
@@ -182,12 +143,21 @@ async def setup_site(client: httpx.AsyncClient, stations: int) -> tuple[list[str
         ).json()["id"]
         for n in range(stations)
     ]
-    renter = (await client.post("/api/v1/renters", json=COMPLIANT_RENTER)).json()["id"]
-    return resources, renter
+    renters = [
+        (
+            await client.post(
+                "/api/v1/renters", json={**COMPLIANT_RENTER, "name": f"Bench Bakery {n}"}
+            )
+        ).json()["id"]
+        for n in range(stations)
+    ]
+    return resources, renters
 
 
-def slots(resources: list[str], renter: str, count: int, first_day: int) -> list[dict[str, str]]:
-    """Distinct 2-hour slots, local 06:00-22:00, across stations and days."""
+def slots(
+    resources: list[str], renters: list[str], count: int, first_day: int
+) -> list[dict[str, str]]:
+    """Distinct 2-hour slots, local 06:00-22:00, across stations and days; a renter per station."""
     today = datetime.now(UTC).date()
     bodies = []
     for index in range(count):
@@ -199,7 +169,7 @@ def slots(resources: list[str], renter: str, count: int, first_day: int) -> list
         bodies.append(
             {
                 "resource_id": resources[station],
-                "renter_id": renter,
+                "renter_id": renters[station],
                 "start": start.isoformat(),
                 "end": (start + timedelta(hours=2)).isoformat(),
             }
@@ -210,29 +180,25 @@ def slots(resources: list[str], renter: str, count: int, first_day: int) -> list
 async def http_figures(node: Node, quick: bool) -> dict[str, Any]:
     creates = 400 if quick else 4000
     checkins = 200 if quick else 2000
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=node.url, limits=limits, timeout=30) as client:
-        resources, renter = await setup_site(client, 20)
-        create_bodies = slots(resources, renter, creates, first_day=2)
-
-        async def create(index: int) -> int:
-            return (await client.post("/api/v1/bookings", json=create_bodies[index])).status_code
-
-        booking = await open_loop(200, creates, create)
-        today_bodies = [
-            {**b, "start": b["start"], "end": b["end"]}
-            for b in slots(resources, renter, checkins, 0)
-        ]
+    async with httpx.AsyncClient(base_url=node.url, timeout=30) as client:
+        resources, renters = await setup_site(client, 20)
+        authorization = client.headers["Authorization"]
+        create_bodies = slots(resources, renters, creates, first_day=2 + checkins // 160)
         ids = []
-        for body in today_bodies:
+        for body in slots(resources, renters, checkins, 0):  # from today on, to check in
             response = await client.post("/api/v1/bookings", json=body)
             if response.status_code == 201:
                 ids.append(response.json()["id"])
-
-        async def check_in(index: int) -> int:
-            return (await client.post(f"/api/v1/bookings/{ids[index]}/check-in")).status_code
-
-        checkin = await open_loop(100, len(ids), check_in)
+    pool = Pool("127.0.0.1", node.port, headers={"Authorization": authorization})
+    try:
+        booking = await open_loop(
+            pool, 200, creates, lambda i: Call("POST", "/api/v1/bookings", create_bodies[i])
+        )
+        checkin = await open_loop(
+            pool, 100, len(ids), lambda i: Call("POST", f"/api/v1/bookings/{ids[i]}/check-in")
+        )
+    finally:
+        await pool.close()
     return {"booking_create": booking, "check_in": checkin}
 
 

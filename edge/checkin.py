@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,8 +45,8 @@ _RENTER_DOCUMENTS = (
     " WHERE owner_kind = 'renter' AND owner_id = ?"
 )
 _SAME_DAY = (
-    "SELECT starts_at, ends_at FROM booking WHERE id != ? AND starts_at < ? AND ends_at > ?"
-    " AND status IN ('confirmed', 'checked_in', 'checked_out')"
+    "SELECT starts_at, ends_at FROM booking WHERE renter_id = ? AND id != ?"
+    " AND starts_at < ? AND ends_at > ? AND status IN ('confirmed', 'checked_in', 'checked_out')"
 )
 
 
@@ -77,25 +77,30 @@ def scenario_for(
 
 
 def _same_day(raw: sqlite3.Connection, site: SiteInfo, booking: Booking) -> list[Window]:
-    """Other bookings of the site around the booking's local day (the engine clips them).
+    """The renter's other bookings at this site on the booking's local days (the engine clips them).
 
-    Built without re-validation: they are this node's own committed rows (a busy day has
-    hundreds, and validating each would cost more than evaluating them).
+    The daily cap is per renter and facility: another renter's station time never counts
+    against this one. Built without re-validation: they are this node's own committed rows.
     """
-    local = booking.starts_at.astimezone(site.timezone)
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    first_day = booking.starts_at.astimezone(site.timezone).date()
+    last_day = booking.ends_at.astimezone(site.timezone).date()
     rows = raw.execute(
         _SAME_DAY,
         (
+            booking.renter_id,
             booking.id,
-            utc_text(day_start + timedelta(days=2)),
-            utc_text(day_start - timedelta(days=1)),
+            utc_text(_local_midnight(last_day + timedelta(days=1), site)),
+            utc_text(_local_midnight(first_day, site)),
         ),
     ).fetchall()
     return [
         Window.model_construct(start=datetime.fromisoformat(start), end=datetime.fromisoformat(end))
         for start, end in rows
     ]
+
+
+def _local_midnight(day: date, site: SiteInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=site.timezone)
 
 
 async def verdict_now(services: EdgeServices, session: AsyncSession, booking: Booking) -> Verdict:

@@ -129,3 +129,19 @@ async def test_the_days_other_bookings_count_towards_the_daily_cap(
     verdict = response.json()["verdict"]
     assert (response.status_code, verdict["result"]) == (200, "CONDITIONS")
     assert [v["rule_id"] for v in verdict["violations"]] == ["RENTAL_LIMIT_DAILY"]
+
+
+async def test_another_renters_bookings_do_not_count_towards_the_daily_cap(
+    client: Client, login: Login, seeded: Seeded
+) -> None:
+    staff = await login(Role.STAFF)
+    booking_id = await _book(client, staff, seeded, seeded.renter_id)  # 10:00-14:00
+    neighbour = {
+        "resource_id": seeded.other_resource_id,
+        "renter_id": seeded.uninsured_renter_id,
+        "start": "2025-11-05T08:00:00",
+        "end": "2025-11-05T18:00:00",
+    }  # 10 h at the next station, someone else's
+    assert (await client.post("/api/v1/bookings", json=neighbour, headers=staff)).status_code == 201
+    response = await client.post(f"/api/v1/bookings/{booking_id}/check-in", headers=staff)
+    assert (response.status_code, response.json()["verdict"]["result"]) == (200, "ALLOW")
