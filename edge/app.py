@@ -12,12 +12,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from edge.api import audit, auth, bookings, compliance, documents, health, site, sync_status
+from edge.api import (
+    audit,
+    auth,
+    bookings,
+    compliance,
+    conflicts,
+    documents,
+    health,
+    site,
+    sync,
+)
 from edge.auth_deps import provide_actor
 from edge.clock import Clock, SystemClock
 from edge.errors_http import EXCEPTION_HANDLERS
@@ -26,11 +37,17 @@ from edge.observability import Metrics, RequestContextMiddleware, metrics_page
 from edge.runtime import open_services
 from edge.services import EdgeServices
 from edge.settings import EdgeSettings
+from edge.sync_runner import SyncRunner
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
+def create_app(
+    settings: EdgeSettings,
+    clock: Clock | None = None,
+    hub_transport: httpx.AsyncBaseTransport | None = None,
+) -> Litestar:
+    """The edge app; ``hub_transport`` stands in for the network to the hub (tests)."""
     clock = clock or SystemClock()
     metrics = Metrics()
 
@@ -38,14 +55,17 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_services(settings, clock) as services:
             app.state.services = services
+            runner = SyncRunner(services, hub_transport)
+            app.state.sync_runner = runner
             metrics.bind(services)
-            jobs = await start_jobs(services) if settings.jobs.enabled else None
+            jobs = await start_jobs(services, runner) if settings.jobs.enabled else None
             app.state.jobs = jobs
             try:
                 yield
             finally:
                 if jobs is not None:
                     await jobs.stop()
+                await runner.wait_background()
                 metrics.bind(None)
 
     def provide_services(state: State) -> EdgeServices:
@@ -55,13 +75,18 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
     def provide_metrics() -> Metrics:
         return metrics
 
+    def provide_runner(state: State) -> SyncRunner:
+        runner: SyncRunner = state.sync_runner
+        return runner
+
     api_routes: list[Any] = [
         *auth.ROUTES,
         *site.ROUTES,
         *bookings.ROUTES,
         *compliance.ROUTES,
         *audit.ROUTES,
-        *sync_status.ROUTES,
+        *sync.ROUTES,
+        *conflicts.ROUTES,
     ]
     return Litestar(
         route_handlers=[
@@ -81,6 +106,7 @@ def create_app(settings: EdgeSettings, clock: Clock | None = None) -> Litestar:
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "metrics": Provide(provide_metrics, sync_to_thread=False),
+            "runner": Provide(provide_runner, sync_to_thread=False),
             "actor": Provide(provide_actor),
         },
         middleware=[RequestContextMiddleware(metrics)],

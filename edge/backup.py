@@ -110,6 +110,7 @@ def restore(backup_file: Path, db_path: Path) -> Path | None:
         temp = db_path.with_name(f".{db_path.name}.restore.tmp")
         try:
             shutil.copyfile(backup_file, temp)
+            _new_generation(temp)
             _fsync(temp)
             check_integrity(temp)
             kept = _set_aside(db_path)
@@ -120,6 +121,17 @@ def restore(backup_file: Path, db_path: Path) -> Path | None:
         finally:
             temp.unlink(missing_ok=True)
     return kept
+
+
+def _new_generation(path: Path) -> None:
+    """A restored database is a new generation: the hub will not mistake its sequence numbers
+    (which restart from the backup's) for changes it already has; it asks for re-enrolment."""
+    with closing(sqlite3.connect(path)) as conn:
+        try:
+            conn.execute("UPDATE sync_state SET generation = lower(hex(randomblob(16)))")
+            conn.commit()
+        except sqlite3.OperationalError:  # a backup from before sync: its migration makes one
+            pass
 
 
 @contextmanager

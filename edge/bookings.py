@@ -99,36 +99,40 @@ async def create_booking(
     services: EdgeServices, actor: Actor, data: BookingCreate
 ) -> tuple[Booking, bool]:
     """Insert a booking, or return the same one again for a retried id; True if created."""
-    now = services.clock.now()
     if data.id is not None and not is_uuid7(data.id):
         raise InvalidInput("id must be a UUIDv7", {"field": "id"})
-    async with services.journal.write(actor, now) as tx:
-        site = services.site
-        tz = site.timezone
-        placed = Placed(to_utc(data.start, tz), to_utc(data.end, tz))
-        if data.id is not None and (existing := await tx.session.get(Booking, data.id)):
-            return _same_request(existing, data, placed), False
-        parties = await _parties(tx, actor, data)
-        rules = services.reference.rulebook.resolve(site.jurisdiction)
-        check_booking_window(
-            placed.start, placed.end, now, tz, rules.rental, services.settings.bookings
-        )
-        if clash := find_clash(tx.raw, parties.resource_id, placed.start, placed.end, now):
-            raise slot_taken(clash, tz)
-        booking = _new_booking(services, tx, site, parties, data, placed)
-        insert_row(tx.raw, booking)
-        tx.record(
-            "booking.create",
-            "booking",
-            booking.id,
-            {
-                "status": booking.status,
-                "resource_id": parties.resource_id,
-                "renter_id": parties.renter_id,
-            },
-            state=booking_state(booking),
-        )
-        return booking, True
+    async with services.journal.write(actor, services.clock.now()) as tx:
+        return await create_in(services, tx, data)
+
+
+async def create_in(services: EdgeServices, tx: Tx, data: BookingCreate) -> tuple[Booking, bool]:
+    """``create_booking`` inside a write transaction the caller holds (a move, say)."""
+    site = services.site
+    tz = site.timezone
+    placed = Placed(to_utc(data.start, tz), to_utc(data.end, tz))
+    if data.id is not None and (existing := await tx.session.get(Booking, data.id)):
+        return _same_request(existing, data, placed), False
+    parties = await _parties(tx, tx.actor, data)
+    rules = services.reference.rulebook.resolve(site.jurisdiction)
+    check_booking_window(
+        placed.start, placed.end, tx.now, tz, rules.rental, services.settings.bookings
+    )
+    if clash := find_clash(tx.raw, parties.resource_id, placed.start, placed.end, tx.now):
+        raise slot_taken(clash, tz)
+    booking = _new_booking(services, tx, site, parties, data, placed)
+    insert_row(tx.raw, booking)
+    tx.record(
+        "booking.create",
+        "booking",
+        booking.id,
+        {
+            "status": booking.status,
+            "resource_id": parties.resource_id,
+            "renter_id": parties.renter_id,
+        },
+        state=booking_state(booking),
+    )
+    return booking, True
 
 
 def _same_request(existing: Booking, data: BookingCreate, placed: Placed) -> Booking:

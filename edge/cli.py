@@ -2,7 +2,7 @@
 
 This module parses; ``edge.commands`` does the work. Bad input or an unusable data directory gets
 a one-line error on standard error and exit status 2, never a traceback; ``audit-verify`` exits
-1 when the chain is broken. ``enroll`` and ``sync`` come with the sync release and say so (exit 2).
+1 when the chain is broken; ``sync`` exits 1 when the hub refused or could not be reached.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Command] = {
     "init": run.run_init,
     "serve": run.run_serve,
-    "enroll": run.run_not_available,
-    "sync": run.run_not_available,
+    "enroll": run.run_enroll,
+    "sync": run.run_sync,
     "audit-verify": run.run_audit_verify,
     "backup": run.run_backup,
     "restore": run.run_restore,
@@ -142,7 +142,11 @@ def _add_sync(commands: _Commands, data_dir: argparse.ArgumentParser) -> None:
         help="push then pull now and print a summary",
         description="Push the outbox to the hub, then pull; exit non-zero if the hub refused.",
     )
-    cmd.add_argument("--once", action="store_true", help="run one push and pull, then stop")
+    cmd.add_argument(
+        "--once",
+        action="store_true",
+        help="run one push and pull, print the summary, then stop (default: keep syncing)",
+    )
     cmd.set_defaults(name="sync")
 
 

@@ -17,13 +17,12 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from edge.errors import EdgeError, InvalidInput, SetupError
 from edge.settings import EdgeSettings
 from sync.vocabulary import Role
 
-NOT_AVAILABLE = "not available yet in this release (it comes with sync with a hub)"
 LOCAL_ROLES = (Role.HOST, Role.STAFF, Role.ADMIN)
 
 
@@ -191,5 +190,46 @@ def run_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_not_available(_args: argparse.Namespace) -> int:
-    raise EdgeError(NOT_AVAILABLE)
+def run_enroll(args: argparse.Namespace) -> int:
+    settings = EdgeSettings.load(args.data_dir, jobs={"enabled": False})
+    answer = asyncio.run(_enroll(settings, args.hub, args.token))
+    print(f"enrolled node {answer.get('node_id')} with {args.hub} for site {answer.get('site_id')}")
+    return 0
+
+
+async def _enroll(settings: EdgeSettings, hub: str, token: str) -> dict[str, Any]:
+    from edge.enrollment import enroll
+    from edge.runtime import open_services
+
+    async with open_services(settings) as services:
+        return await enroll(services, hub, token)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    settings = EdgeSettings.load(args.data_dir, jobs={"enabled": False})
+    return asyncio.run(_sync(settings, args.once))
+
+
+async def _sync(settings: EdgeSettings, once: bool) -> int:
+    from edge.runtime import open_services
+    from edge.sync_runner import SyncRunner, sync_status
+
+    async with open_services(settings) as services:
+        runner = SyncRunner(services)
+        while True:
+            report = await runner.run_once()
+            status = await sync_status(services)
+            _print_round(report.summary(), status.model_dump(mode="json"))
+            if once:
+                return 0 if report.outcome == "ok" else 1
+            wait = (
+                (runner.next_due - services.clock.now()).total_seconds() if runner.next_due else 5
+            )
+            await asyncio.sleep(max(wait, 0.5))
+
+
+def _print_round(summary: dict[str, Any], status: dict[str, Any]) -> None:
+    for name, value in {**summary, **status}.items():
+        if value is not None:
+            print(f"{name}: {value}")
+    print(flush=True)

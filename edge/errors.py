@@ -10,6 +10,8 @@ EdgeError                     422 anything the edge refuses on purpose
 ├── ComplianceDenied          412 check-in refused by the compliance engine
 ├── PayloadTooLarge           413
 ├── UnsupportedMedia          415
+├── HubUnreachable            503 the hub did not answer or asked to come back later
+├── HubRefused                502 the hub refused what this node sent (its code is kept)
 └── SetupError                the data directory or settings are unusable (CLI: exit 2)
 """
 
@@ -80,3 +82,26 @@ class TooManyAttempts(EdgeError):
 class SetupError(EdgeError):
     status = 500
     code = "setup_error"
+
+
+class HubUnreachable(EdgeError):
+    """No answer, a transport error, or the hub asked us to come back later (5xx, 429)."""
+
+    code = "hub_unreachable"
+    status = 503
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class HubRefused(EdgeError):
+    """The hub answered with a refusal (4xx): retrying the same request will not help."""
+
+    code = "hub_refused"
+    status = 502
+
+    def __init__(self, message: str, status: int, hub_code: str) -> None:
+        super().__init__(message, {"hub_status": status, "hub_code": hub_code})
+        self.hub_status = status
+        self.hub_code = hub_code

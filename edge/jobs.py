@@ -25,6 +25,7 @@ from edge.booking_flow import mark_no_shows
 from edge.observability import count_job
 from edge.reminders import send_expiry_reminders
 from edge.services import EdgeServices
+from edge.sync_runner import SyncRunner
 
 log = logging.getLogger("prep.edge.jobs")
 
@@ -77,9 +78,12 @@ async def run_job(services: EdgeServices, name: str, job: Job) -> bool:
 class EdgeJobs:
     """The scheduler and the runs it has in flight."""
 
-    def __init__(self, services: EdgeServices, timezone: ZoneInfo) -> None:
+    def __init__(
+        self, services: EdgeServices, timezone: ZoneInfo, runner: SyncRunner | None = None
+    ) -> None:
         self.services = services
         self.timezone = timezone
+        self.runner = runner
         self.scheduler = AsyncIOScheduler(timezone=timezone)
         self._running: set[asyncio.Task[Any]] = set()
 
@@ -89,6 +93,15 @@ class EdgeJobs:
         self._add("reminders", document_reminders, CronTrigger(hour=REMINDER_HOUR, timezone=zone))
         self._add("backup", nightly_backup, CronTrigger(hour=settings.backup_hour, timezone=zone))
         self._add("no_shows", no_shows, IntervalTrigger(minutes=NO_SHOW_MINUTES, timezone=zone))
+        if self.runner is not None:
+            runner = self.runner
+
+            async def sync_round(_services: EdgeServices, _now: datetime) -> str:
+                report = await runner.tick()  # backs off by itself while the hub is away
+                return "not due" if report is None else report.outcome
+
+            every = self.services.settings.sync.interval_seconds
+            self._add("sync", sync_round, IntervalTrigger(seconds=every, timezone=zone))
         self.scheduler.start()
         log.info(
             "jobs started: reminders daily at %02d:00, backup daily at %02d:00 (%s), "
@@ -137,8 +150,8 @@ class EdgeJobs:
         log.info("jobs stopped")
 
 
-async def start_jobs(services: EdgeServices) -> EdgeJobs:
-    """Start the scheduler in the site's time zone."""
-    jobs = EdgeJobs(services, services.site.timezone)
+async def start_jobs(services: EdgeServices, runner: SyncRunner | None = None) -> EdgeJobs:
+    """Start the scheduler in the site's time zone (with the sync round when given a runner)."""
+    jobs = EdgeJobs(services, services.site.timezone, runner)
     jobs.start()
     return jobs

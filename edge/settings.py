@@ -56,6 +56,15 @@ class LimitSettings(BaseModel):
     max_json_bytes: int = Field(1024 * 1024, ge=1024, description="largest JSON request body")
 
 
+class SyncSettings(BaseModel):
+    interval_seconds: float = Field(5.0, gt=0, description="time between sync rounds when online")
+    max_backoff_seconds: float = Field(
+        300.0, gt=0, description="longest wait between attempts while the hub is unreachable"
+    )
+    batch_changes: int = Field(2000, ge=1, le=5000, description="changes per push request")
+    page_limit: int = Field(5000, ge=1, le=20000, description="changes per pull page")
+
+
 class EdgeSettings(BaseSettings):
     """Everything a running edge needs; secrets are bytes and never printed."""
 
@@ -76,6 +85,7 @@ class EdgeSettings(BaseSettings):
     bookings: BookingSettings = Field(default_factory=BookingSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
 
     @field_validator("jwt_secret", "pii_key", "blind_index_key")
     @classmethod

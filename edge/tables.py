@@ -127,6 +127,8 @@ class Booking(EdgeModel, table=True):
     updated_at: datetime = _at()
     confirmed_hlc: str | None = None
     updated_hlc: str
+    paid: bool = False  # set by the hub (payments); the conflict keeper rule reads it
+    origin_node: str | None = None  # the node that created it ("hub" for online bookings)
 
 
 class CheckIn(EdgeModel, table=True):
@@ -199,3 +201,39 @@ class OutboxChange(EdgeModel, table=True):
     op: str  # upsert | delete | append
     payload: dict[str, Any] = _json()
     created_at: datetime = _at()
+
+
+class Conflict(EdgeModel, table=True):
+    """Two active bookings that collided across replicas; the same id on the hub and the edge."""
+
+    __tablename__ = "conflict"
+    id: str = Field(primary_key=True)
+    keeper_id: str = Field(index=True)
+    loser_id: str = Field(index=True)
+    rule: str
+    status: str = Field(index=True)  # open | resolved
+    resolution: str | None = None
+    created_at: datetime = _at()
+    resolved_at: datetime | None = _at(nullable=True)
+    resolved_by: str | None = None
+    updated_hlc: str
+
+
+class SyncState(EdgeModel, table=True):
+    """The node's link to its hub: enrolment, high-water marks and reachability (one row)."""
+
+    __tablename__ = "sync_state"
+    id: int = Field(default=1, primary_key=True)
+    hub_url: str | None = None
+    generation: str
+    enrolled_at: datetime | None = _at(nullable=True)
+    pushed_seq: int = 0  # the hub's acknowledged high-water mark of this node's outbox
+    pull_checkpoint: int = 0  # the hub feed position applied here
+    online: bool = False
+    offline_since: datetime | None = _at(nullable=True)
+    last_attempt_at: datetime | None = _at(nullable=True)
+    last_push_at: datetime | None = _at(nullable=True)
+    last_pull_at: datetime | None = _at(nullable=True)
+    failures: int = 0
+    last_error: str | None = None
+    clock_offset_ms: int | None = None

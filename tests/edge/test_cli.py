@@ -105,13 +105,18 @@ def test_an_unusable_data_dir_is_one_line(tmp_path: Path, capsys: Capture) -> No
     assert_one_line_error(err)
 
 
-def test_enroll_and_sync_say_they_are_not_available_yet(node: Node, capsys: Capture) -> None:
+def test_enroll_with_an_unreachable_hub_is_one_line(node: Node, capsys: Capture) -> None:
     data_dir = str(node[0])
-    enroll = ["enroll", "--data-dir", data_dir, "--hub", "https://hub.example", "--token", "t"]
-    for argv in (enroll, ["sync", "--data-dir", data_dir, "--once"]):
-        code, _, err = run(capsys, *argv)
-        assert code == 2
-        assert_one_line_error(err, "not available yet")
+    argv = ["enroll", "--data-dir", data_dir, "--hub", "http://127.0.0.1:9", "--token", "t"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_line_error(err, "the hub did not answer")
+
+
+def test_sync_once_before_enrolment_says_so_and_fails(node: Node, capsys: Capture) -> None:
+    code, out, _ = run(capsys, "sync", "--data-dir", str(node[0]), "--once")
+    assert code == 1
+    assert "outcome: not_enrolled" in out and "enrolled: False" in out
 
 
 def test_python_dash_m_edge_is_the_command_line() -> None:

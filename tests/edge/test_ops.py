@@ -166,8 +166,9 @@ async def test_sync_status_reports_the_outbox(
     assert body["outbox_depth"] == depth > 0
     assert datetime.fromisoformat(body["oldest_unsent_at"]) == datetime.fromisoformat(oldest)
     assert body["reference_version"] >= 1
-    for field in ("offline_since", "last_push_at", "last_pull_at", "open_conflicts"):
+    for field in ("offline_since", "last_push_at", "last_pull_at", "clock_offset_ms"):
         assert body[field] is None
+    assert body["open_conflicts"] == 0
     assert (await client.get("/api/v1/sync/status")).status_code == 401
 
 
@@ -231,7 +232,12 @@ async def test_the_lifespan_starts_and_stops_the_scheduler(
     async with AsyncTestClient(app):
         jobs: EdgeJobs = app.state.jobs
         assert jobs.scheduler.running
-        assert {job.id for job in jobs.scheduler.get_jobs()} == {"reminders", "backup", "no_shows"}
+        assert {job.id for job in jobs.scheduler.get_jobs()} == {
+                "reminders",
+                "backup",
+                "no_shows",
+                "sync",
+            }
         backup_trigger = jobs.scheduler.get_job("backup").trigger
         assert str(backup_trigger) == "cron[hour='3']"
         assert str(backup_trigger.timezone) == "America/Los_Angeles"

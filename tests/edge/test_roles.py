@@ -129,6 +129,15 @@ def table(ids: dict[str, str]) -> list[Call]:
         Call("GET", "/api/v1/audit", SITE),
         Call("GET", "/api/v1/audit/verify", SITE),
         Call("GET", "/api/v1/sync/status", SITE),
+        Call("POST", "/api/v1/sync/run", MANAGERS),
+        Call("GET", "/api/v1/conflicts", SITE),
+        Call(
+            "POST",
+            "/api/v1/conflicts/{conflict_id:str}/resolve",
+            MANAGERS,
+            "/api/v1/conflicts/no-such-conflict/resolve",
+            body={"action": "cancel"},
+        ),
         Call(
             "POST",
             "/api/v1/auth/password",

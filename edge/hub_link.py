@@ -1,0 +1,116 @@
+"""The edge's side of the sync API: signed requests to the hub over HTTP.
+
+Every request carries the node's Ed25519 signature over method, target, body hash, timestamp
+and nonce (``sync.signing``); every answer carries the hub's clock (``X-Hub-Time``), from which
+the node keeps its clock offset. The transport is injected so tests run a hub in process.
+Failures fall in two kinds: the hub could not be reached or was busy (``HubUnreachable``: try
+again later, with back-off) and the hub refused what was sent (``HubRefused``: a person or a
+code change must act; its error code and message are kept for ``/sync/status``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge.errors import HubRefused, HubUnreachable
+from sync.signing import public_key_text, sign_request
+from sync.wire import CONTENT_TYPE, PullPage, PushAck, PushBatch, decode_pull, encode_push
+
+PULL_MAX_RAW_BYTES = 64 * 1024 * 1024
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class HubAnswer:
+    status: int
+    body: bytes
+    hub_time_ms: int | None
+
+
+class HubLink:
+    """Signed calls to one hub for one node."""
+
+    def __init__(
+        self,
+        base_url: str,
+        node_id: str,
+        key: Ed25519PrivateKey,
+        now_ms: Any,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.key = key
+        self.now_ms = now_ms
+        self.last_hub_time_ms: int | None = None  # from the latest answer's X-Hub-Time
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), transport=transport, timeout=TIMEOUT
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def call(
+        self, method: str, target: str, body: bytes = b"", content_type: str | None = None
+    ) -> HubAnswer:
+        headers = sign_request(self.key, self.node_id, method, target, body, self.now_ms())
+        if content_type:
+            headers["Content-Type"] = content_type
+        try:
+            response = await self.client.request(method, target, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise HubUnreachable(f"the hub did not answer: {type(exc).__name__}") from None
+        hub_time = response.headers.get("X-Hub-Time")
+        answer = HubAnswer(
+            response.status_code,
+            response.content,
+            int(hub_time) if hub_time and hub_time.isdigit() else None,
+        )
+        if answer.hub_time_ms is not None:
+            self.last_hub_time_ms = answer.hub_time_ms
+        if response.status_code == 429 or response.status_code >= 500:
+            retry = response.headers.get("Retry-After")
+            raise HubUnreachable(
+                f"the hub is busy or failing (HTTP {response.status_code})",
+                float(retry) if retry and retry.isdigit() else None,
+            )
+        if response.status_code >= 400:
+            code, message = _error_of(response)
+            raise HubRefused(message, response.status_code, code)
+        return answer
+
+    async def enroll(self, token: str, site: dict[str, Any], generation: str) -> dict[str, Any]:
+        body = json.dumps(
+            {
+                "token": token,
+                "node_id": self.node_id,
+                "public_key": public_key_text(self.key),
+                "generation": generation,
+                "site": site,
+            }
+        ).encode()
+        answer = await self.call("POST", "/sync/v1/enroll", body, "application/json")
+        result: dict[str, Any] = json.loads(answer.body)
+        return result
+
+    async def push(self, batch: PushBatch) -> tuple[PushAck, HubAnswer]:
+        answer = await self.call("POST", "/sync/v1/push", encode_push(batch), CONTENT_TYPE)
+        return PushAck.model_validate_json(answer.body), answer
+
+    async def pull(self, checkpoint: int, limit: int) -> tuple[PullPage, HubAnswer]:
+        target = "/sync/v1/pull?" + urlencode({"checkpoint": checkpoint, "limit": limit})
+        answer = await self.call("GET", target)
+        return decode_pull(answer.body, max_raw_bytes=PULL_MAX_RAW_BYTES), answer
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    try:
+        error = response.json()["error"]
+        return str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        return "http_error", f"the hub refused the request (HTTP {response.status_code})"
