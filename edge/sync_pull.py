@@ -32,7 +32,7 @@ from edge.pii import PiiCipher
 from edge.services import EdgeServices
 from edge.tables import Booking, Conflict
 from sync.conflicts import conflict_id
-from sync.merge import BookingClaim, keeper, keeper_rule, merge_status
+from sync.merge import ACTIVE_STATUSES, BookingClaim, keeper, keeper_rule, merge_status
 from sync.vocabulary import Role
 from sync.wire import FeedChange, PullPage
 
@@ -41,7 +41,7 @@ PAGE_LIMIT = 5000
 _BOOKING_FIELDS = tuple(Booking.model_fields)
 _OCCUPYING = (
     "SELECT id FROM booking WHERE resource_id = ? AND id != ? AND starts_at < ? AND ends_at > ?"
-    " AND (status IN ('confirmed', 'checked_in', 'checked_out')"
+    " AND (status IN ('confirmed', 'checked_in')"
     " OR (status = 'hold' AND hold_expires_at > ?))"
 )
 
@@ -152,7 +152,7 @@ def _apply_booking(tx: Tx, payload: dict[str, Any], report: PullReport) -> None:
 
 def _settle_collisions(tx: Tx, booking: Booking, report: PullReport) -> None:
     """A hub booking on a slot this node already sold: one keeps it, the other is a conflict."""
-    if booking.status not in ("hold", "confirmed", "checked_in", "checked_out"):
+    if booking.status not in ACTIVE_STATUSES:
         return
     rows = tx.raw.execute(
         _OCCUPYING,
