@@ -1,43 +1,22 @@
-"""Renter contact details at rest: AES-256-GCM ciphertext plus a keyed blind index for lookup.
-
-The ciphertext is ``nonce (12 bytes) || AES-GCM(value)`` with the column name as associated
-data, so a value moved to another column does not decrypt. The blind index is an HMAC-SHA256 of
-the normalised value under a separate key: equal values can be found without decrypting.
-"""
+"""Renter contact details at rest on the edge: the shared cipher (``sync.pii``) under this
+node's keys, with its key errors reported as the edge's ``SetupError``."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from edge.errors import SetupError
+from sync.pii import PiiCipher as _SharedCipher
+from sync.pii import PiiKeyError
 
-_NONCE = 12
 
-
-class PiiCipher:
+class PiiCipher(_SharedCipher):
     def __init__(self, key: bytes, index_key: bytes) -> None:
-        if len(key) < 32 or len(index_key) < 32:
-            raise SetupError("PII keys must be 32 bytes or more")
-        self._aead = AESGCM(hashlib.sha256(key).digest())
-        self._index_key = index_key
-
-    def seal(self, column: str, value: str) -> bytes:
-        nonce = os.urandom(_NONCE)
-        return nonce + self._aead.encrypt(nonce, value.encode(), column.encode())
+        try:
+            super().__init__(key, index_key)
+        except PiiKeyError as exc:
+            raise SetupError(str(exc)) from None
 
     def open(self, column: str, sealed: bytes) -> str:
         try:
-            return self._aead.decrypt(sealed[:_NONCE], sealed[_NONCE:], column.encode()).decode()
-        except InvalidTag:
-            raise SetupError(f"cannot decrypt {column}: wrong key or damaged data") from None
-
-    def index(self, column: str, value: str) -> str:
-        normal = " ".join(value.strip().lower().split())
-        if column == "phone":
-            normal = "".join(ch for ch in normal if ch.isdigit() or ch == "+")
-        return hmac.new(self._index_key, f"{column}:{normal}".encode(), hashlib.sha256).hexdigest()
+            return super().open(column, sealed)
+        except PiiKeyError as exc:
+            raise SetupError(str(exc)) from None

@@ -1,34 +1,81 @@
 """The ``prep-hub`` command line: migrate, run and administer the central hub.
 
-The commands and their options are fixed by CONTRACT.md; in this release they parse their
-arguments and then report that they are not available yet (exit status 2).
+This module parses; ``hub.commands`` does the work. Settings come from the environment
+(``PREP_HUB_...``) and the TOML file of ``--config`` / ``PREP_HUB_CONFIG_FILE``. Bad input, an
+unusable setting or a refused bundle gets a one-line error on standard error and exit status 2,
+never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeAlias
 
+from asyncpg import PostgresError
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub import commands as run
+from hub.errors import HubError
+from reference_db.errors import RefDbError
+
 PROG = "prep-hub"
-NOT_AVAILABLE = "not available yet in this release (see README)"
+EXIT_BAD_INPUT = 2
 
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Command = Callable[[argparse.Namespace], int]
+
+COMMANDS: dict[str, Command] = {
+    "migrate": run.run_migrate,
+    "serve": run.run_serve,
+    "admin create": run.run_admin_create,
+    "enroll-token": run.run_enroll_token,
+    "publish-refdb": run.run_publish_refdb,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``prep-hub`` with ``argv`` (default: the process arguments); return the exit status."""
     args = build_parser().parse_args(argv)
-    print(f"{PROG} {args.name}: {NOT_AVAILABLE}", file=sys.stderr)
-    return 2
+    try:
+        return COMMANDS[args.name](args)
+    except (HubError, RefDbError) as exc:
+        return _fail(args.name, str(exc))
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(args.name, f"{exc.strerror or exc}{where}")
+    except SQLAlchemyError as exc:
+        return _fail(args.name, f"database error: {getattr(exc, 'orig', None) or exc}")
+    except PostgresError as exc:  # raised by asyncpg itself when connecting
+        return _fail(args.name, f"database error: {exc}")
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.name}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _fail(command: str, message: str, status: int = EXIT_BAD_INPUT) -> int:
+    first = (message.strip().splitlines() or ["failed"])[0]
+    print(f"{PROG} {command}: {first}", file=sys.stderr)
+    return status
+
+
+# --- parser ---------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for ``prep-hub`` and all its subcommands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Run and administer the Prep hub. The database is PREP_HUB_DATABASE_URL.",
+        description="Run and administer the Prep hub. The database is PREP_HUB_DATABASE_URL; "
+        "other settings come from PREP_HUB_* variables or a TOML file.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML settings file (default: PREP_HUB_CONFIG_FILE); the environment overrides it",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_migrate_serve(commands)
@@ -42,7 +89,7 @@ def _add_migrate_serve(commands: _Commands) -> None:
     migrate = commands.add_parser(
         "migrate",
         help="upgrade the database schema",
-        description="Run the Alembic migrations up to the latest revision.",
+        description="Run the Alembic migrations up to the latest revision (safe to repeat).",
     )
     migrate.set_defaults(name="migrate")
     serve = commands.add_parser("serve", help="run the hub", description="Run the hub HTTP API.")
@@ -58,7 +105,7 @@ def _add_admin(commands: _Commands) -> None:
     actions = admin.add_subparsers(title="commands", metavar="COMMAND", required=True)
     create = actions.add_parser(
         "create",
-        help="create the first admin",
+        help="create an admin account",
         description="Create an admin account, reading the password from standard input.",
     )
     create.add_argument("--email", required=True, metavar="E", help="the admin's email (login)")
@@ -72,9 +119,16 @@ def _add_enroll_token(commands: _Commands) -> None:
     cmd = commands.add_parser(
         "enroll-token",
         help="issue a one-time enrolment token for an edge",
-        description="Issue a one-time enrolment token for a site's edge, printed alone on stdout.",
+        description="Issue a one-time enrolment token for a site's edge, printed alone on "
+        "stdout. The site is created if no site has this name.",
     )
     cmd.add_argument("--site-name", required=True, metavar="NAME", help="the site to enrol")
+    cmd.add_argument(
+        "--jurisdiction", metavar="J", help="jurisdiction id of a new site, e.g. san_francisco"
+    )
+    cmd.add_argument(
+        "--timezone", metavar="TZ", help="IANA time zone of a new site, e.g. America/Los_Angeles"
+    )
     cmd.set_defaults(name="enroll-token")
 
 
@@ -82,7 +136,8 @@ def _add_publish_refdb(commands: _Commands) -> None:
     cmd = commands.add_parser(
         "publish-refdb",
         help="publish a signed reference bundle to the fleet",
-        description="Publish a reference bundle built and signed by 'prep-refdb build'.",
+        description="Publish a reference bundle built and signed by 'prep-refdb build': it is "
+        "verified against PREP_HUB_REFDB_PUBLIC_KEY and must be newer than the latest published.",
     )
     cmd.add_argument("file", type=Path, metavar="FILE", help="the bundle's SQLite file")
     cmd.set_defaults(name="publish-refdb")

@@ -233,11 +233,11 @@ async def test_the_lifespan_starts_and_stops_the_scheduler(
         jobs: EdgeJobs = app.state.jobs
         assert jobs.scheduler.running
         assert {job.id for job in jobs.scheduler.get_jobs()} == {
-                "reminders",
-                "backup",
-                "no_shows",
-                "sync",
-            }
+            "reminders",
+            "backup",
+            "no_shows",
+            "sync",
+        }
         backup_trigger = jobs.scheduler.get_job("backup").trigger
         assert str(backup_trigger) == "cron[hour='3']"
         assert str(backup_trigger.timezone) == "America/Los_Angeles"

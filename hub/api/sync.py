@@ -1,0 +1,110 @@
+"""Sync API (``/sync/v1``): enrol, push and pull, every request signed by the node's key.
+
+Handlers are thin: read the raw body (signatures cover the exact bytes), open one write
+transaction, authenticate the node, hand over to ``hub.sync_push`` / ``hub.sync_pull``.
+At most ``limits.max_inflight_pushes`` pushes are applied at once; beyond that the answer is
+429 with ``Retry-After``, so a fleet coming back online queues itself instead of the database.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from pydantic import ValidationError
+
+from hub.api.markers import Services
+from hub.clock import epoch_ms
+from hub.errors import InvalidInput, PayloadTooLarge, Unauthorized
+from hub.errors_http import error_response
+from hub.services import HubServices
+from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
+from hub.sync_pull import MAX_PAGE, pull_page
+from hub.sync_push import apply_push, check_clock
+from sync.pii import PiiCipher
+from sync.sync_errors import BatchTooLarge, WireError
+from sync.wire import CONTENT_TYPE, decode_push, encode_pull
+
+RETRY_AFTER_S = 1
+
+
+async def _signed(request: Request[Any, Any, Any]) -> SignedRequest:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    target = request.scope["path"] + (f"?{query}" if query else "")
+    return SignedRequest(request.method, target, await request.body(), request.headers)
+
+
+def _pii(services: HubServices) -> PiiCipher:
+    settings = services.settings
+    return PiiCipher(
+        settings.pii_key.get_secret_value(), settings.blind_index_key.get_secret_value()
+    )
+
+
+@post("/enroll", tags=["sync"], status_code=201)
+async def enroll_node(request: Request[Any, Any, Any], services: Services) -> dict[str, Any]:
+    """Register a node's public key with a one-time token (the request is signed by that key)."""
+    signed = await _signed(request)
+    try:
+        data = EnrollRequest.model_validate_json(signed.body)
+    except ValidationError as exc:
+        raise InvalidInput("not an enrolment request", {"errors": exc.errors()[:3]}) from None
+    now = services.clock.now()
+    async with services.db.write() as session:
+        return await enroll(session, data, signed, now, services.settings.limits.clock_skew_ms)
+
+
+@post("/push", tags=["sync"], status_code=200)
+async def push(request: Request[Any, Any, Any], services: Services) -> Response[Any]:
+    """Apply a compressed batch of outbox changes once; answer the high-water mark."""
+    if services.push_slots.locked():
+        response = error_response(
+            429, "too_many_requests", "the hub is busy applying pushes; retry shortly", {}
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+    limits = services.settings.limits
+    async with services.push_slots:
+        signed = await _signed(request)
+        now = services.clock.now()
+        async with services.db.write() as session:
+            node = await authenticate(
+                session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s
+            )
+            try:
+                batch = decode_push(
+                    signed.body,
+                    max_changes=limits.push_max_changes,
+                    max_raw_bytes=limits.push_max_raw_bytes,
+                )
+            except BatchTooLarge as exc:
+                raise PayloadTooLarge(exc.message, {"limit": exc.limit, "hint": exc.hint}) from None
+            except WireError as exc:
+                raise InvalidInput(f"not a push batch: {exc.message}") from None
+            if batch.node_id != node.id:
+                raise Unauthorized("the batch names another node than the one that signed it")
+            check_clock(batch, epoch_ms(now), limits.clock_skew_ms)
+            ack = await apply_push(session, node, batch, now, _pii(services))
+    services.count(f"push:{node.id}")
+    return Response(ack.model_dump_json(), media_type="application/json")
+
+
+@get("/pull", tags=["sync"])
+async def pull(
+    request: Request[Any, Any, Any],
+    services: Services,
+    checkpoint: Annotated[int, Parameter(ge=0)] = 0,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 5000,
+) -> Response[bytes]:
+    """The site's changes after ``checkpoint``, compressed, with the new checkpoint."""
+    limits = services.settings.limits
+    signed = await _signed(request)
+    now = services.clock.now()
+    async with services.db.write() as session:
+        node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
+        page = await pull_page(session, node, checkpoint, limit, now)
+    return Response(encode_pull(page), media_type=CONTENT_TYPE)
+
+
+ROUTES: list[Any] = [enroll_node, push, pull]

@@ -1,0 +1,56 @@
+"""Pull: a page of the site's feed after the node's checkpoint.
+
+Feed rows of one site are written under the site's advisory lock (push, hub-side booking), so
+they commit in ``hub_seq`` order for that site: a reader can never see row N+1 while row N is
+still to come, and a checkpoint never skips a change. The page answers the new checkpoint
+(the last row read) and whether more follows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.clock import epoch_ms
+from hub.sync_push import driver
+from hub.tables import Node
+from sync.wire import FeedChange, PullPage
+
+MAX_PAGE = 20_000
+
+_PAGE = (
+    "SELECT hub_seq, hlc, origin, entity, entity_id, op, payload FROM feed"
+    " WHERE site_id = $1 AND hub_seq > $2 ORDER BY hub_seq LIMIT $3"
+)
+
+
+async def pull_page(
+    session: AsyncSession, node: Node, checkpoint: int, limit: int, now: datetime
+) -> PullPage:
+    conn = await driver(session)
+    rows = await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        FeedChange(
+            hub_seq=row["hub_seq"],
+            hlc=row["hlc"],
+            origin=row["origin"],
+            entity=row["entity"],
+            entity_id=row["entity_id"],
+            op=row["op"],
+            payload=json.loads(row["payload"])
+            if isinstance(row["payload"], str)
+            else row["payload"],
+        )
+        for row in rows
+    ]
+    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
+    return PullPage(
+        changes=changes,
+        checkpoint=rows[-1]["hub_seq"] if rows else checkpoint,
+        more=more,
+        hub_time_ms=epoch_ms(now),
+    )
