@@ -1,0 +1,54 @@
+"""Edge -> hub -> edge in process: push once, pull with checkpoints, collisions, refusals."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tests.contract.conftest import Pair, PairFactory
+from tests.contract.helpers import book, hub_rows, set_up_edge
+
+
+def edge_rows(pair: Pair, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(pair.services.settings.database_path) as db:
+        return db.execute(sql, params).fetchall()
+
+
+async def test_every_change_reaches_the_hub_once(make_pair: PairFactory) -> None:
+    async with make_pair() as pair:
+        await _every_change_reaches_the_hub_once(pair)
+
+
+async def _every_change_reaches_the_hub_once(pair: Pair) -> None:
+    site = await set_up_edge(pair.edge, pair.edge_client)
+    booking = await book(pair.edge_client, site, "2025-11-06T10:00:00", "2025-11-06T12:00:00")
+
+    first = await pair.sync()
+    again = await pair.sync()
+
+    (outbox_top,) = edge_rows(pair, "SELECT max(seq) FROM outbox")[0]
+    (audit_count,) = edge_rows(pair, "SELECT count(*) FROM audit_event")[0]
+    assert first.outcome == "ok" and first.push.sent == outbox_top
+    assert again.outcome == "ok" and again.push.sent == 0
+    hub_booking = await hub_rows(pair.hub_db, "SELECT status, origin_node FROM booking")
+    assert [tuple(r) for r in hub_booking] == [("confirmed", pair.services.journal.clock.node_id)]
+    assert (await hub_rows(pair.hub_db, "SELECT count(*) FROM audit_event"))[0][0] == audit_count
+    node = await hub_rows(pair.hub_db, "SELECT high_water, audit_gap_after FROM node")
+    assert tuple(node[0]) == (outbox_top, None)
+    renter = await hub_rows(pair.hub_db, "SELECT email_cipher, email_index FROM renter")
+    assert renter[0][0] and b"bakery@example.com" not in bytes(renter[0][0])
+    assert booking["id"] in {r[0] for r in await hub_rows(pair.hub_db, "SELECT id FROM booking")}
+
+
+async def test_status_reports_the_link_after_a_round(make_pair: PairFactory) -> None:
+    async with make_pair() as pair:
+        await _status_reports_the_link_after_a_round(pair)
+
+
+async def _status_reports_the_link_after_a_round(pair: Pair) -> None:
+    site = await set_up_edge(pair.edge, pair.edge_client)
+    await pair.sync()
+    status = (await pair.edge_client.get("/api/v1/sync/status", headers=site.headers)).json()
+    assert status["enrolled"] is True and status["online"] is True
+    assert status["outbox_depth"] == 0 and status["oldest_unsent_at"] is None
+    assert status["last_push_at"] and status["last_pull_at"]
+    assert status["clock_offset_ms"] == 0 and status["open_conflicts"] == 0
