@@ -2,6 +2,7 @@
 
 The hub applies each ``(node_id, seq)`` once and answers its high-water mark; the node stores it
 and sends from there next time, so a lost answer, a retry or a duplicate costs bandwidth only.
+A batch the hub finds too large (413) is halved and sent again.
 Outbox rows are never deleted here: an acknowledged row stays until the retention job (or the
 next bootstrap) decides, which keeps a crash between send and acknowledgement harmless.
 
@@ -77,7 +78,13 @@ async def push_pending(
                 for seq, hlc, entity, entity_id, op, payload in rows
             ],
         )
-        ack, _answer = await link.push(batch)
+        try:
+            ack, _answer = await link.push(batch)
+        except HubRefused as exc:
+            if exc.hub_status != 413 or len(rows) == 1:
+                raise
+            batch_changes = max(1, len(rows) // 2)  # the hub's limit is lower: send less
+            continue
         _count(report, ack, len(rows))
         await record_push(services, ack.high_water, services.clock.now())
         report.high_water = ack.high_water

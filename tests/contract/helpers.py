@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from edge.users import create_user
 from hub.db import Database
+from sync.ids import uuid7
 from sync.vocabulary import Role
 from tests.edge.conftest import PASSWORD
 from tests.edge.seed import COMPLIANT_RENTER, COMPLIANT_SITE
@@ -72,3 +73,37 @@ async def book(client: httpx.AsyncClient, site: EdgeSite, start: str, end: str) 
 async def hub_rows(db: Database, sql: str, **params: Any) -> list[Any]:
     async with db.engine.connect() as connection:
         return list((await connection.execute(text(sql), params)).all())
+
+
+async def hub_side_booking(
+    db: Database, site_id: str, resource_id: str, renter_id: str, start: str, end: str, hlc: str
+) -> str:
+    """A booking the hub accepted online (origin ``hub``), put in the site's feed for the edge."""
+    from datetime import datetime
+
+    from hub.sync_push import append_feed, booking_payload, driver
+
+    booking_id = str(uuid7(int(datetime.fromisoformat(start).timestamp() * 1000)))
+    async with db.write() as session:
+        conn = await driver(session)
+        now = datetime.fromisoformat(start)
+        await conn.execute(
+            "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
+            " price_cents, quote, paid, confirmed_hlc, origin_node, created_at, updated_at,"
+            " updated_hlc) VALUES ($1, $2, $3, $4, $5, $6, 'confirmed', 6000, '{}'::jsonb, false,"
+            " $7, 'hub', $8, $8, $7)",
+            booking_id,
+            site_id,
+            resource_id,
+            renter_id,
+            datetime.fromisoformat(start),
+            datetime.fromisoformat(end),
+            hlc,
+            now,
+        )
+        row = await conn.fetchrow("SELECT * FROM booking WHERE id = $1", booking_id)
+        payload = booking_payload(row)
+        await append_feed(
+            conn, site_id, [("booking", booking_id, "upsert", payload, hlc, "hub")], now
+        )
+    return booking_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from tests.contract.conftest import Pair, PairFactory
-from tests.contract.helpers import book, hub_rows, set_up_edge
+from tests.contract.helpers import book, hub_rows, hub_side_booking, set_up_edge
 
 
 def edge_rows(pair: Pair, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -52,3 +52,49 @@ async def _status_reports_the_link_after_a_round(pair: Pair) -> None:
     assert status["outbox_depth"] == 0 and status["oldest_unsent_at"] is None
     assert status["last_push_at"] and status["last_pull_at"]
     assert status["clock_offset_ms"] == 0 and status["open_conflicts"] == 0
+
+
+async def test_a_slot_sold_twice_becomes_one_conflict_on_both_sides(
+    make_pair: PairFactory,
+) -> None:
+    async with make_pair() as pair:
+        site = await set_up_edge(pair.edge, pair.edge_client)
+        await pair.sync()  # the hub learns the station and the renter
+        # Online, the hub sold 10:00-12:00 first (its confirmation stamp is older) ...
+        hub_id = await hub_side_booking(
+            pair.hub_db,
+            pair.services.site.id,
+            site.resource_id,
+            site.renter_id,
+            "2025-11-06T18:00:00+00:00",
+            "2025-11-06T20:00:00+00:00",
+            "1762300000000-00000-hub",
+        )
+        # ... while the kitchen, offline, sold 11:00-13:00 local (19:00-21:00 UTC).
+        edge_booking = await book(
+            pair.edge_client, site, "2025-11-06T11:00:00", "2025-11-06T13:00:00"
+        )
+        report = await pair.sync()
+        settle = await pair.sync()  # the edge's view of the decision goes back to the hub
+
+        assert report.outcome == settle.outcome == "ok"
+        hub_status = dict(
+            tuple(r) for r in await hub_rows(pair.hub_db, "SELECT id, status FROM booking")
+        )
+        assert hub_status == {hub_id: "confirmed", edge_booking["id"]: "conflict"}
+        edge_status = dict(edge_rows(pair, "SELECT id, status FROM booking"))
+        assert edge_status == hub_status
+        hub_conflicts = await hub_rows(
+            pair.hub_db, "SELECT id, keeper_id, loser_id, rule, status FROM conflict"
+        )
+        edge_conflicts = edge_rows(
+            pair, "SELECT id, keeper_id, loser_id, rule, status FROM conflict"
+        )
+        assert [tuple(r) for r in hub_conflicts] == edge_conflicts
+        assert edge_conflicts == [
+            (edge_conflicts[0][0], hub_id, edge_booking["id"], "earlier_confirmation", "open")
+        ]
+        listed = (await pair.edge_client.get("/api/v1/conflicts", headers=site.headers)).json()
+        assert [(c["keeper"]["id"], c["loser"]["id"]) for c in listed] == [
+            (hub_id, edge_booking["id"])
+        ]
