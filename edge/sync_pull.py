@@ -39,11 +39,6 @@ from sync.wire import FeedChange, PullPage
 SYNC_ACTOR = Actor("sync", "sync", Role.ADMIN)
 PAGE_LIMIT = 5000
 _BOOKING_FIELDS = tuple(Booking.model_fields)
-_OCCUPYING = (
-    "SELECT id FROM booking WHERE resource_id = ? AND id != ? AND starts_at < ? AND ends_at > ?"
-    " AND (status IN ('confirmed', 'checked_in')"
-    " OR (status = 'hold' AND hold_expires_at > ?))"
-)
 
 
 @dataclass
@@ -80,16 +75,30 @@ async def _checkpoint(services: EdgeServices) -> int:
 
 
 async def apply_page(services: EdgeServices, page: PullPage, report: PullReport) -> None:
+    """Apply one page and store its checkpoint, in one transaction (all or nothing)."""
     now = services.clock.now()
+    if not page.changes and page.checkpoint == await _checkpoint(services):
+        return  # nothing to apply, nothing to move: no write at all
     async with services.journal.write(SYNC_ACTOR, now) as tx:
-        for change in page.changes:
-            if change.origin == tx.node.node_id:
-                continue  # our own change, echoed back unchanged
-            applied = _apply(tx, services, change, report)
-            if applied:
+        mine = tx.node.node_id
+        changes = [c for c in page.changes if c.origin != mine]  # our own, echoed back
+        bookings = [c for c in changes if c.entity == "booking" and c.op == "upsert"]
+        received = _apply_bookings(tx, [c.payload for c in bookings], report)
+        for change in changes:
+            if change.entity == "booking" and change.op == "upsert":
+                continue
+            if _apply(tx, services, change, report):
                 report.applied += 1
             else:
                 report.skipped += 1
+        report.applied += len(bookings)
+        if changes:
+            tx.record(
+                "sync.pull",
+                "sync_state",
+                "1",
+                {"checkpoint": page.checkpoint, "changes": len(changes), **received},
+            )
         tx.raw.execute(
             "UPDATE sync_state SET pull_checkpoint = ?, last_pull_at = ? WHERE id = 1",
             (page.checkpoint, utc_text(now)),
@@ -97,9 +106,7 @@ async def apply_page(services: EdgeServices, page: PullPage, report: PullReport)
 
 
 def _apply(tx: Tx, services: EdgeServices, change: FeedChange, report: PullReport) -> bool:
-    if change.entity == "booking" and change.op == "upsert":
-        _apply_booking(tx, change.payload, report)
-    elif change.entity == "conflict" and change.op == "upsert":
+    if change.entity == "conflict" and change.op == "upsert":
         _apply_conflict(tx, change.payload)
     elif change.entity == "renter" and change.op == "upsert":
         _apply_renter(tx, change.payload, services.pii)
@@ -110,6 +117,116 @@ def _apply(tx: Tx, services: EdgeServices, change: FeedChange, report: PullRepor
         report.skipped_kinds[kind] = report.skipped_kinds.get(kind, 0) + 1
         return False
     return True
+
+
+_COLUMNS = tuple(column.name for column in Booking.__table__.columns)  # type: ignore[attr-defined]
+_INSERT_BOOKING = (
+    f"INSERT INTO booking ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"  # noqa: S608
+)
+_CHUNK = 500
+
+
+def _apply_bookings(tx: Tx, payloads: list[dict[str, Any]], report: PullReport) -> dict[str, int]:
+    """The page's bookings: new ones inserted together, known ones moved forward one by one,
+    then every active one that now overlaps a local booking settled by the keeper rule."""
+    folded: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        earlier = folded.get(payload["id"])
+        if earlier is not None:
+            payload = {**payload, "status": merge_status(earlier["status"], payload["status"])}
+        folded[payload["id"]] = payload
+    ids = list(folded)
+    known: set[str] = set()
+    for index in range(0, len(ids), _CHUNK):
+        chunk = ids[index : index + _CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        query = f"SELECT id FROM booking WHERE id IN ({marks})"  # noqa: S608 - placeholders only
+        known.update(row[0] for row in tx.raw.execute(query, chunk))
+    fresh = [p for ident, p in folded.items() if ident not in known]
+    tx.raw.executemany(_INSERT_BOOKING, (_booking_row(p) for p in fresh))
+    updated = 0
+    for ident in known:
+        updated += _update_booking(tx, folded[ident])
+    touched = [p["id"] for p in fresh] + [
+        i for i in known if folded[i]["status"] in ACTIVE_STATUSES
+    ]
+    conflicts = _settle(tx, touched, report)
+    return {"bookings_received": len(fresh), "bookings_updated": updated, "conflicts": conflicts}
+
+
+def _booking_row(p: dict[str, Any]) -> tuple[Any, ...]:
+    values = {
+        **p,
+        "starts_at": _stored(p["starts_at"]),
+        "ends_at": _stored(p["ends_at"]),
+        "hold_expires_at": _stored(p.get("hold_expires_at")),
+        "created_at": _stored(p.get("created_at")),
+        "updated_at": _stored(p.get("updated_at") or p.get("created_at")),
+        "quote": canonical_json(p.get("quote") or {}),
+        "created_by": p.get("created_by") or "hub",
+        "origin_node": p.get("origin_node") or "hub",
+        "paid": bool(p.get("paid")),
+    }
+    return tuple(values.get(name) for name in _COLUMNS)
+
+
+def _stored(value: str | None) -> str | None:
+    return utc_text(datetime.fromisoformat(value)) if value else None
+
+
+def _update_booking(tx: Tx, payload: dict[str, Any]) -> int:
+    incoming = _booking_from(payload)
+    local = load_row(tx.raw, Booking, incoming.id)
+    if local is None:
+        return 0
+    status = merge_status(local.status, incoming.status)
+    if (status, incoming.paid) == (local.status, local.paid):
+        return 0
+    local.status, local.paid = status, incoming.paid
+    local.confirmed_hlc = local.confirmed_hlc or incoming.confirmed_hlc
+    local.updated_hlc = max(local.updated_hlc, incoming.updated_hlc)
+    local.updated_at = tx.now
+    update_row(tx.raw, local, ("status", "paid", "confirmed_hlc", "updated_hlc", "updated_at"))
+    return 1
+
+
+_OVERLAPS = (
+    "SELECT n.id, o.id FROM booking AS n JOIN booking AS o"
+    " ON o.resource_id = n.resource_id AND o.id != n.id"
+    " AND o.starts_at < n.ends_at AND o.ends_at > n.starts_at"
+    " WHERE n.id IN ({marks})"
+    " AND (n.status IN ('confirmed', 'checked_in')"
+    " OR (n.status = 'hold' AND n.hold_expires_at > ?))"
+    " AND (o.status IN ('confirmed', 'checked_in')"
+    " OR (o.status = 'hold' AND o.hold_expires_at > ?))"
+)
+
+
+def _settle(tx: Tx, ids: list[str], report: PullReport) -> int:
+    """Settle every overlap between the page's active bookings and the node's others."""
+    now = utc_text(tx.now)
+    pairs: list[tuple[str, str]] = []
+    for index in range(0, len(ids), _CHUNK):
+        chunk = ids[index : index + _CHUNK]
+        query = _OVERLAPS.format(marks=", ".join("?" for _ in chunk))
+        pairs.extend(tx.raw.execute(query, (*chunk, now, now)).fetchall())
+    settled = 0
+    for first, second in pairs:
+        a, b = load_row(tx.raw, Booking, first), load_row(tx.raw, Booking, second)
+        if a is None or b is None or "conflict" in (a.status, b.status):
+            continue  # settled earlier in this page (a pair is seen from both sides)
+        kept = keeper(_claim(a, tx.node.node_id), _claim(b, tx.node.node_id))
+        loser = b if kept.booking_id == a.id else a
+        _lose(tx, loser)
+        _open_conflict(
+            tx,
+            kept.booking_id,
+            loser.id,
+            keeper_rule(_claim(a, tx.node.node_id), _claim(b, tx.node.node_id)),
+        )
+        report.conflicts += 1
+        settled += 1
+    return settled
 
 
 def _booking_from(payload: dict[str, Any]) -> Booking:
@@ -127,53 +244,6 @@ def _claim(booking: Booking, node_id: str) -> BookingClaim:
         paid=booking.paid,
         confirmed_hlc=booking.confirmed_hlc,
     )
-
-
-def _apply_booking(tx: Tx, payload: dict[str, Any], report: PullReport) -> None:
-    incoming = _booking_from(payload)
-    local = load_row(tx.raw, Booking, incoming.id)
-    if local is None:
-        insert_row(tx.raw, incoming)
-        tx.record("sync.booking_received", "booking", incoming.id, {"status": incoming.status})
-        _settle_collisions(tx, incoming, report)
-        return
-    status = merge_status(local.status, incoming.status)
-    changed = (status, incoming.paid) != (local.status, local.paid)
-    if not changed:
-        return
-    local.status, local.paid = status, incoming.paid
-    local.confirmed_hlc = local.confirmed_hlc or incoming.confirmed_hlc
-    local.updated_hlc = max(local.updated_hlc, incoming.updated_hlc)
-    local.updated_at = tx.now
-    update_row(tx.raw, local, ("status", "paid", "confirmed_hlc", "updated_hlc", "updated_at"))
-    tx.record("sync.booking_updated", "booking", local.id, {"status": status, "paid": local.paid})
-    _settle_collisions(tx, local, report)
-
-
-def _settle_collisions(tx: Tx, booking: Booking, report: PullReport) -> None:
-    """A hub booking on a slot this node already sold: one keeps it, the other is a conflict."""
-    if booking.status not in ACTIVE_STATUSES:
-        return
-    rows = tx.raw.execute(
-        _OCCUPYING,
-        (
-            booking.resource_id,
-            booking.id,
-            utc_text(booking.ends_at),
-            utc_text(booking.starts_at),
-            utc_text(tx.now),
-        ),
-    ).fetchall()
-    for (other_id,) in rows:
-        other = load_row(tx.raw, Booking, other_id)
-        if other is None or booking.status == "conflict":
-            continue
-        mine, theirs = _claim(booking, tx.node.node_id), _claim(other, tx.node.node_id)
-        kept = keeper(mine, theirs)
-        loser = other if kept.booking_id == booking.id else booking
-        _lose(tx, loser)
-        _open_conflict(tx, kept.booking_id, loser.id, keeper_rule(mine, theirs))
-        report.conflicts += 1
 
 
 def _lose(tx: Tx, loser: Booking) -> None:

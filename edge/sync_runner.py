@@ -160,14 +160,19 @@ async def _record_round(services: EdgeServices, report: RoundReport, hub_ms: int
         if report.outcome == "not_enrolled":
             return
         if reached:
+            done = utc_text(now) if report.outcome == "ok" else None
             raw.execute(
                 "UPDATE sync_state SET online = 1, offline_since = NULL, last_attempt_at = ?,"
-                " failures = 0, last_error = ?, clock_offset_ms = COALESCE(?, clock_offset_ms)"
+                " failures = 0, last_error = ?, clock_offset_ms = COALESCE(?, clock_offset_ms),"
+                " last_push_at = COALESCE(?, last_push_at),"
+                " last_pull_at = COALESCE(?, last_pull_at)"
                 " WHERE id = 1",
                 (
                     utc_text(now),
                     report.error,
                     None if hub_ms is None else hub_ms - epoch_ms(now),
+                    done,
+                    done,
                 ),
             )
         else:

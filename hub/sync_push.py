@@ -128,6 +128,19 @@ async def append_feed(
     )
 
 
+def _fold(changes: list[Change]) -> dict[str, dict[str, Any]]:
+    """One payload per booking: the latest, with status folded forward over all of them."""
+    folded: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        payload = dict(change.payload)
+        earlier = folded.get(change.entity_id)
+        if earlier is not None:
+            payload["status"] = merge_status(earlier["status"], payload["status"])
+            payload["confirmed_hlc"] = earlier.get("confirmed_hlc") or payload.get("confirmed_hlc")
+        folded[change.entity_id] = payload
+    return folded
+
+
 def _instant(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -148,9 +161,11 @@ class _Applier:
         return self.stamp.encode()
 
     async def apply(self, changes: list[Change]) -> None:
+        """Bookings in bulk, then the other records in order, then the audit events in bulk."""
         audits = [c for c in changes if c.entity == "audit_event"]
+        await self.bookings([c for c in changes if c.entity == "booking" and c.op == "upsert"])
         for change in changes:
-            if change.entity == "audit_event":
+            if change.entity in ("audit_event", "booking"):
                 continue
             handler = _HANDLERS.get(change.entity)
             if handler is not None:
@@ -159,6 +174,100 @@ class _Applier:
         self.result.applied = len(changes)
 
     # --- bookings ---------------------------------------------------------------------------
+
+    async def bookings(self, changes: list[Change]) -> None:
+        """The batch's booking changes, folded per booking, applied with a few statements.
+
+        New bookings go in with one ``INSERT ... ON CONFLICT DO NOTHING``; the ones the
+        exclusion constraint turns away take the per-booking collision path. Known bookings
+        whose status moves forward are updated together, except one coming back onto its slot
+        (it may collide), which takes the per-booking path.
+        """
+        if not changes:
+            return
+        folded = _fold(changes)
+        known = {
+            row["id"]: row
+            for row in await self.conn.fetch(
+                "SELECT id, status, confirmed_hlc, updated_hlc FROM booking"
+                " WHERE id = ANY($1::text[]) FOR UPDATE",
+                list(folded),
+            )
+        }
+        fresh = [p for ident, p in folded.items() if ident not in known]
+        inserted = await self._insert_many(fresh)
+        for p in fresh:
+            if p["id"] not in inserted:
+                await self._collide(
+                    p, p.get("origin_node") or self.node.id, p["status"], known=False
+                )
+        updates, one_by_one = [], []
+        for ident, p in folded.items():
+            current = known.get(ident)
+            if current is None:
+                continue
+            status = merge_status(current["status"], p["status"])
+            confirmed = current["confirmed_hlc"] or p.get("confirmed_hlc")
+            if (status, confirmed) == (current["status"], current["confirmed_hlc"]):
+                continue
+            if status in OCCUPYING_STATUSES and current["status"] not in OCCUPYING_STATUSES:
+                one_by_one.append(p)
+            else:
+                updates.append(
+                    (ident, status, confirmed, max(current["updated_hlc"], p["updated_hlc"]))
+                )
+        if updates:
+            await self.conn.execute(
+                "UPDATE booking AS b SET status = u.status,"
+                " confirmed_hlc = COALESCE(u.confirmed, b.confirmed_hlc), updated_hlc = u.stamp,"
+                " updated_at = $5 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+                " AS u(id, status, confirmed, stamp) WHERE b.id = u.id",
+                *map(list, zip(*updates, strict=True)),
+                self.now,
+            )
+        for p in one_by_one:
+            await self.booking(Change(seq=1, hlc=p["updated_hlc"], entity="booking",
+                                      entity_id=p["id"], op="upsert", payload=p))  # fmt: skip
+
+    async def _insert_many(self, fresh: list[dict[str, Any]]) -> set[str]:
+        if not fresh:
+            return set()
+        columns: list[list[Any]] = [[] for _ in range(14)]
+        for p in fresh:
+            values = (
+                p["id"],
+                p.get("site_id") or self.node.site_id,
+                p["resource_id"],
+                p["renter_id"],
+                _instant(p["starts_at"]),
+                _instant(p["ends_at"]),
+                p["status"],
+                _instant(p.get("hold_expires_at")),
+                int(p.get("price_cents") or 0),
+                json.dumps(p.get("quote") or {}),
+                p.get("confirmed_hlc"),
+                p.get("origin_node") or self.node.id,
+                _instant(p.get("created_at")) or self.now,
+                p["updated_hlc"],
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        rows = await self.conn.fetch(
+            "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
+            " hold_expires_at, price_cents, quote, paid, confirmed_hlc, origin_node, created_at,"
+            " updated_at, updated_hlc, field_stamps)"
+            " SELECT id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
+            " hold_expires_at, price_cents, quote::jsonb, false, confirmed_hlc, origin_node,"
+            " created_at, created_at, updated_hlc, '{}'::jsonb FROM unnest($1::text[],"
+            " $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],"
+            " $7::text[], $8::timestamptz[], $9::bigint[], $10::text[], $11::text[], $12::text[],"
+            " $13::timestamptz[], $14::text[]) AS t(id, site_id, resource_id, renter_id,"
+            " starts_at, ends_at, status, hold_expires_at, price_cents, quote, confirmed_hlc,"
+            " origin_node, created_at, updated_hlc) ORDER BY id"
+            " ON CONFLICT DO NOTHING RETURNING id",
+            *columns,
+        )
+        return {row["id"] for row in rows}
 
     async def booking(self, change: Change) -> None:
         p = change.payload
@@ -326,26 +435,31 @@ class _Applier:
         if not changes:
             return
         events = sorted((c.payload for c in changes), key=lambda e: int(e["seq"]))
-        await self.conn.executemany(
+        columns: list[list[Any]] = [[] for _ in range(10)]
+        for e in events:
+            values = (
+                int(e["seq"]),
+                e["hlc"],
+                e["actor"],
+                e["action"],
+                e["entity"],
+                e["entity_id"],
+                json.dumps(e.get("details") or {}),
+                _instant(e["at"]),
+                e["prev_hash"],
+                e["hash"],
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        await self.conn.execute(
             "INSERT INTO audit_event (node_id, seq, hlc, actor, action, entity, entity_id,"
-            " details, at, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9,"
-            " $10, $11) ON CONFLICT DO NOTHING",
-            [
-                (
-                    self.node.id,
-                    int(e["seq"]),
-                    e["hlc"],
-                    e["actor"],
-                    e["action"],
-                    e["entity"],
-                    e["entity_id"],
-                    json.dumps(e.get("details") or {}),
-                    _instant(e["at"]),
-                    e["prev_hash"],
-                    e["hash"],
-                )
-                for e in events
-            ],
+            " details, at, prev_hash, hash) SELECT $1, seq, hlc, actor, action, entity,"
+            " entity_id, details::jsonb, at, prev_hash, hash FROM unnest($2::bigint[], $3::text[],"
+            " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],"
+            " $10::text[], $11::text[]) AS t(seq, hlc, actor, action, entity, entity_id, details,"
+            " at, prev_hash, hash) ON CONFLICT DO NOTHING",
+            self.node.id,
+            *columns,
         )
         await self._check_chain(events)
 

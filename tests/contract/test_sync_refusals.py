@@ -132,7 +132,7 @@ async def test_a_page_that_fails_to_apply_leaves_the_checkpoint(
         def crash(*_args: object) -> None:
             raise RuntimeError("power cut while applying the page")
 
-        monkeypatch.setattr(pull, "_apply_booking", crash)
+        monkeypatch.setattr(pull, "_apply_bookings", crash)
         with pytest.raises(RuntimeError):
             await pair.sync()
         before = pair.services.db.lookup("SELECT pull_checkpoint FROM sync_state", ())
