@@ -13,9 +13,10 @@ from edge.errors import InvalidInput
 from edge.settings import BookingSettings
 from reference_db.localtime import to_utc
 from reference_db.rulebook import RentalLimits
+from sync.vocabulary import LONGEST_BOOKING
 
 PAST_GRACE = timedelta(minutes=15)  # a walk-in booked "now" may start a few minutes ago
-LONGEST = timedelta(days=14)
+LONGEST = LONGEST_BOOKING
 
 
 def check_booking_window(

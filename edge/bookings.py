@@ -28,7 +28,7 @@ from reference_db.localtime import to_utc
 from sync.ids import is_uuid7, uuid7
 from sync.quotes import QuoteRequest
 from sync.shapes.bookings import BookingCreate, BookingOut
-from sync.vocabulary import BookingStatus
+from sync.vocabulary import LONGEST_BOOKING, BookingStatus
 
 HELD = BookingStatus.HOLD.value
 
@@ -53,7 +53,7 @@ class Clash:
 
 _CLASH = (
     "SELECT id, starts_at, ends_at, status FROM booking"
-    " WHERE resource_id = ? AND starts_at < ? AND ends_at > ? AND id != ?"
+    " WHERE resource_id = ? AND starts_at < ? AND starts_at > ? AND ends_at > ? AND id != ?"
     " AND (status IN ('confirmed', 'checked_in') OR (status = 'hold' AND hold_expires_at > ?))"
     " LIMIT 1"
 )
@@ -72,8 +72,9 @@ def find_clash(
     Confirmed and checked-in bookings occupy their slot; a hold only until it expires. Runs on
     the write transaction's connection, so the answer holds until the insert that follows.
     """
+    earliest = utc_text(start - LONGEST_BOOKING)  # bounds the index range scan
     row = raw.execute(
-        _CLASH, (resource_id, utc_text(end), utc_text(start), excluding, utc_text(now))
+        _CLASH, (resource_id, utc_text(end), earliest, utc_text(start), excluding, utc_text(now))
     ).fetchone()
     if row is None:
         return None

@@ -33,7 +33,7 @@ from edge.services import EdgeServices
 from edge.tables import Booking, Conflict
 from sync.conflicts import conflict_id
 from sync.merge import ACTIVE_STATUSES, BookingClaim, keeper, keeper_rule, merge_status
-from sync.vocabulary import Role
+from sync.vocabulary import LONGEST_BOOKING, Role
 from sync.wire import FeedChange, PullPage
 
 SYNC_ACTOR = Actor("sync", "sync", Role.ADMIN)
@@ -190,26 +190,27 @@ def _update_booking(tx: Tx, payload: dict[str, Any]) -> int:
     return 1
 
 
-_OVERLAPS = (
-    "SELECT n.id, o.id FROM booking AS n JOIN booking AS o"
-    " ON o.resource_id = n.resource_id AND o.id != n.id"
-    " AND o.starts_at < n.ends_at AND o.ends_at > n.starts_at"
-    " WHERE n.id IN ({marks})"
+_OVERLAPS = (  # bounded below by the longest booking, so the index range scan stays short
+    "SELECT o.id FROM booking AS o, booking AS n WHERE n.id = ?"
     " AND (n.status IN ('confirmed', 'checked_in')"
     " OR (n.status = 'hold' AND n.hold_expires_at > ?))"
+    " AND o.resource_id = n.resource_id AND o.id != n.id"
+    " AND o.starts_at < n.ends_at AND o.starts_at > ? AND o.ends_at > n.starts_at"
     " AND (o.status IN ('confirmed', 'checked_in')"
     " OR (o.status = 'hold' AND o.hold_expires_at > ?))"
 )
+_STARTS = "SELECT starts_at FROM booking WHERE id = ?"
 
 
 def _settle(tx: Tx, ids: list[str], report: PullReport) -> int:
     """Settle every overlap between the page's active bookings and the node's others."""
     now = utc_text(tx.now)
     pairs: list[tuple[str, str]] = []
-    for index in range(0, len(ids), _CHUNK):
-        chunk = ids[index : index + _CHUNK]
-        query = _OVERLAPS.format(marks=", ".join("?" for _ in chunk))
-        pairs.extend(tx.raw.execute(query, (*chunk, now, now)).fetchall())
+    for ident in ids:
+        (starts,) = tx.raw.execute(_STARTS, (ident,)).fetchone()
+        earliest = utc_text(datetime.fromisoformat(starts) - LONGEST_BOOKING)
+        rows = tx.raw.execute(_OVERLAPS, (ident, now, earliest, now)).fetchall()
+        pairs.extend((ident, other) for (other,) in rows)
     settled = 0
     for first, second in pairs:
         a, b = load_row(tx.raw, Booking, first), load_row(tx.raw, Booking, second)

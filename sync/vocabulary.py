@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 
 
@@ -48,3 +49,7 @@ class ReviewStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+LONGEST_BOOKING = timedelta(days=14)
+"""No booking is longer (hub and edge refuse one): overlap searches look back this far only."""
