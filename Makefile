@@ -67,13 +67,15 @@ typecheck: $(INSTALLED) ## run mypy (strict on sync and reference_db)
 
 check: lint typecheck test ## lint, typecheck and test
 
-bench: $(INSTALLED) ## run the reference bundle and edge benchmarks (writes bench/results/)
+bench: $(INSTALLED) ## run the reference bundle, edge and sync benchmarks (writes bench/results/)
 	$(PY) -m bench.refdb
 	$(PY) -m bench.edge
+	$(PY) -m bench.sync
 
 bench-quick: $(INSTALLED) ## the same benchmarks, CI-sized
 	$(PY) -m bench.refdb --quick
 	$(PY) -m bench.edge --quick
+	$(PY) -m bench.sync --quick
 
 clean: ## remove the demo data, build output and tool caches (keeps the venv)
 	rm -rf $(DEMO) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \
