@@ -67,7 +67,7 @@ async def push_pending(
             node_id=link.node_id,
             generation=generation,
             changes=[
-                Change(
+                Change.model_construct(  # this node's own committed rows: already well formed
                     seq=seq,
                     hlc=hlc,
                     entity=entity,

@@ -8,14 +8,17 @@ still to come, and a checkpoint never skips a change. The page answers the new c
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.clock import epoch_ms
 from hub.sync_push import driver
 from hub.tables import Node
+from sync.pii import PiiCipher
 from sync.wire import FeedChange, PullPage
 
 MAX_PAGE = 20_000
@@ -26,8 +29,25 @@ _PAGE = (
 )
 
 
+def opened(entity: str, payload: dict[str, Any], pii: PiiCipher | None) -> dict[str, Any]:
+    """A feed payload as the edge receives it: renter contacts opened (sealed at rest here)."""
+    if entity != "renter" or pii is None:
+        return payload
+    sent = {k: v for k, v in payload.items() if not k.endswith("_sealed")}
+    for column in ("email", "phone"):
+        sealed = payload.get(f"{column}_sealed")
+        if sealed:
+            sent[column] = pii.open(column, base64.b64decode(sealed))
+    return sent
+
+
 async def pull_page(
-    session: AsyncSession, node: Node, checkpoint: int, limit: int, now: datetime
+    session: AsyncSession,
+    node: Node,
+    checkpoint: int,
+    limit: int,
+    now: datetime,
+    pii: PiiCipher | None = None,
 ) -> PullPage:
     conn = await driver(session)
     rows = await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
@@ -41,9 +61,11 @@ async def pull_page(
             entity=row["entity"],
             entity_id=row["entity_id"],
             op=row["op"],
-            payload=json.loads(row["payload"])
-            if isinstance(row["payload"], str)
-            else row["payload"],
+            payload=opened(
+                row["entity"],
+                json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"],
+                pii,
+            ),
         )
         for row in rows
     ]

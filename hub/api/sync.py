@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from pydantic import ValidationError
@@ -85,7 +86,10 @@ async def push(request: Request[Any, Any, Any], services: Services) -> Response[
             if batch.node_id != node.id:
                 raise Unauthorized("the batch names another node than the one that signed it")
             check_clock(batch, epoch_ms(now), limits.clock_skew_ms)
-            ack = await apply_push(session, node, batch, now, _pii(services))
+            try:
+                ack = await apply_push(session, node, batch, now, _pii(services))
+            except (KeyError, TypeError, ValueError, asyncpg.DataError) as exc:  # malformed change
+                raise InvalidInput(f"a change in the batch is malformed: {exc!r}") from None
     services.count(f"push:{node.id}")
     return Response(ack.model_dump_json(), media_type="application/json")
 
@@ -103,7 +107,7 @@ async def pull(
     now = services.clock.now()
     async with services.db.write() as session:
         node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
-        page = await pull_page(session, node, checkpoint, limit, now)
+        page = await pull_page(session, node, checkpoint, limit, now, _pii(services))
     return Response(encode_pull(page), media_type=CONTENT_TYPE)
 
 

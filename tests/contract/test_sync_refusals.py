@@ -142,3 +142,20 @@ async def test_a_page_that_fails_to_apply_leaves_the_checkpoint(
         rows = pair.services.db.lookup("SELECT count(*) FROM booking WHERE origin_node = 'hub'", ())
         assert before is not None and after is not None and rows is not None
         assert before[0] == 0 < after[0] and rows[0] == 1 and report.pull.applied == 1
+
+
+async def test_a_malformed_change_is_refused_whole_never_a_500(make_pair: PairFactory) -> None:
+    async with make_pair() as pair:
+        state = await read_link(pair.services)
+        broken = [
+            Change(seq=1, hlc="1762358400000-00001-x", entity="booking", entity_id="b1",
+                   op="upsert", payload={"id": "b1", "status": "confirmed"}),  # no slot
+        ]  # fmt: skip
+        body = encode_push(
+            PushBatch(node_id=state["node_id"], generation=state["generation"], changes=broken)
+        )
+        headers = {**await _node_key_headers(pair, body), "Content-Type": CONTENT_TYPE}
+        response = await pair.hub_client.post("/sync/v1/push", content=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert "malformed" in response.json()["error"]["message"]
+        assert (await hub_rows(pair.hub_db, "SELECT high_water FROM node"))[0][0] == 0
