@@ -3,6 +3,7 @@
 The one-time token (from ``prep-hub enroll-token``) says which hub site this node serves; the
 request is signed with the node's key, which proves the node holds the key it registers. The
 hub's URL and the enrolment time are stored in ``sync_state``; from then on the sync job runs.
+The hub's reference-bundle key, when it has one, is pinned in ``keys/hub-refdb.pub``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from edge.columns import utc_text
 from edge.db import raw_connection
 from edge.errors import Conflict
 from edge.hub_link import HubLink
+from edge.reference import HUB_KEY
 from edge.services import EdgeServices
 from edge.sync_runner import read_link
 from reference_db.signing import load_private_key
@@ -42,6 +44,11 @@ async def enroll(
         answer = await link.enroll(token, site, state["generation"])
     finally:
         await link.close()
+    key_pem = answer.get("refdb_public_key")
+    if isinstance(key_pem, str) and key_pem.startswith("-----BEGIN PUBLIC KEY-----"):
+        pinned = services.settings.key_dir / HUB_KEY  # bundles from this hub verify against it
+        pinned.write_text(key_pem)
+        pinned.chmod(0o644)
     async with services.db.write() as session:
         raw = await raw_connection(session)
         raw.execute(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 import httpx
@@ -107,6 +107,57 @@ class HubLink:
         answer = await self.call("GET", target)
         return decode_pull(answer.body, max_raw_bytes=PULL_MAX_RAW_BYTES), answer
 
+    async def head_blob(self, sha256: str) -> BlobOffset | None:
+        """How much of a blob the hub holds (``HEAD /blobs/{sha256}``); None if nothing."""
+        try:
+            response = await _exchange(self, "HEAD", f"/sync/v1/blobs/{sha256}")
+        except HubRefused as exc:
+            if exc.hub_status == 404:
+                return None
+            raise
+        return _blob_offset(response.headers)
+
+    async def put_blob_chunk(self, sha256: str, start: int, chunk: bytes, total: int) -> BlobOffset:
+        """Send ``chunk`` as the bytes from ``start`` of a ``total``-byte blob (``PUT``)."""
+        content_range = f"bytes {start}-{start + len(chunk) - 1}/{total}"
+        response = await _exchange(
+            self,
+            "PUT",
+            f"/sync/v1/blobs/{sha256}",
+            chunk,
+            {"Content-Range": content_range, "Content-Type": "application/octet-stream"},
+        )
+        return _blob_offset(response.headers)
+
+    async def fetch_blob(self, sha256: str, out: BinaryIO, max_bytes: int) -> int:
+        """Stream a whole blob into ``out`` (``GET /blobs/{sha256}``); returns the bytes read.
+
+        Stops after ``max_bytes`` + 1 bytes; the caller checks size and hash.
+        """
+        await _exchange(self, "GET", f"/sync/v1/blobs/{sha256}", sink=(out, max_bytes))
+        return out.tell()
+
+    async def latest_bundle(self) -> dict[str, Any] | None:
+        """The hub's newest reference bundle offer (``GET /bundles/latest``); None if none."""
+        try:
+            answer = await self.call("GET", "/sync/v1/bundles/latest")
+        except HubRefused as exc:
+            if exc.hub_status == 404:
+                return None
+            raise
+        offer = json.loads(answer.body)
+        if not isinstance(offer, dict):
+            raise HubRefused("the hub's bundle offer is not a JSON object", 200, "bad_answer")
+        return offer
+
+    async def fetch_bundle(self, version: int, out: BinaryIO, max_bytes: int) -> int:
+        """Stream a bundle's SQLite file into ``out`` (``GET /bundles/{version}/file``).
+
+        Stops after ``max_bytes`` + 1 bytes; the caller verifies size, hash and signature.
+        """
+        await _exchange(self, "GET", f"/sync/v1/bundles/{version}/file", sink=(out, max_bytes))
+        return out.tell()
+
 
 def _error_of(response: httpx.Response) -> tuple[str, str]:
     try:
@@ -114,3 +165,69 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
         return str(error["code"]), str(error["message"])
     except (ValueError, KeyError, TypeError):
         return "http_error", f"the hub refused the request (HTTP {response.status_code})"
+
+
+@dataclass(frozen=True)
+class BlobOffset:
+    """How much of a blob the hub holds (from ``Upload-Offset``/``-Length``/``-Complete``)."""
+
+    received_bytes: int
+    size_bytes: int
+    complete: bool
+
+
+def _blob_offset(headers: httpx.Headers) -> BlobOffset:
+    try:
+        received, size = int(headers["Upload-Offset"]), int(headers["Upload-Length"])
+    except (KeyError, ValueError):
+        raise HubRefused("the hub's answer lacks the upload offset", 200, "bad_answer") from None
+    return BlobOffset(received, size, headers.get("Upload-Complete") == "true")
+
+
+async def _exchange(
+    link: HubLink,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    sink: tuple[BinaryIO, int] | None = None,
+) -> httpx.Response:
+    """A signed request like ``HubLink.call``, with extra headers; a 2xx body may be streamed
+    into ``sink`` (a file and the most bytes to take from the hub)."""
+    signed = sign_request(link.key, link.node_id, method, target, body, link.now_ms())
+    request = link.client.build_request(
+        method, target, content=body, headers={**(headers or {}), **signed}
+    )
+    try:
+        response = await link.client.send(request, stream=True)
+        try:
+            if response.is_success and sink is not None:
+                await _drain(response, *sink)
+            else:
+                await response.aread()
+        finally:
+            await response.aclose()
+    except httpx.HTTPError as exc:
+        raise HubUnreachable(f"the hub did not answer: {type(exc).__name__}") from None
+    hub_time = response.headers.get("X-Hub-Time")
+    if hub_time and hub_time.isdigit():
+        link.last_hub_time_ms = int(hub_time)
+    if response.status_code == 429 or response.status_code >= 500:
+        retry = response.headers.get("Retry-After")
+        raise HubUnreachable(
+            f"the hub is busy or failing (HTTP {response.status_code})",
+            float(retry) if retry and retry.isdigit() else None,
+        )
+    if response.status_code >= 400:
+        code, message = _error_of(response)
+        raise HubRefused(message, response.status_code, code)
+    return response
+
+
+async def _drain(response: httpx.Response, out: BinaryIO, max_bytes: int) -> None:
+    taken = 0
+    async for chunk in response.aiter_bytes():
+        out.write(chunk[: max_bytes + 1 - taken])
+        taken += len(chunk)
+        if taken > max_bytes:
+            return

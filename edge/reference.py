@@ -21,7 +21,13 @@ from reference_db.reader import open_rulebook
 from reference_db.signing import generate_keypair, load_public_key, public_path
 
 BUNDLE_NAME = "current.sqlite"
-PINNED_KEY = "refdb.pub"
+PINNED_KEY = "refdb.pub"  # the key of the bundle packaged at init
+HUB_KEY = "hub-refdb.pub"  # the fleet's key, pinned at enrolment: bundles from the hub
+
+
+def trusted_key_files(key_dir: Path) -> list[Path]:
+    """The keys a bundle may be signed with here: the hub's (once enrolled), then init's."""
+    return [path for path in (key_dir / HUB_KEY, key_dir / PINNED_KEY) if path.is_file()]
 
 
 def bundle_path(refdb_dir: Path) -> Path:
@@ -45,13 +51,18 @@ def install_packaged_bundle(refdb_dir: Path, key_dir: Path, environ: dict[str, s
 
 def load_reference(refdb_dir: Path, key_dir: Path) -> ReferenceData:
     path = bundle_path(refdb_dir)
-    try:
-        manifest = read_manifest(path)
-        # Signature and hash must hold; expiry is reported, not fatal (see module docstring).
-        verify_bundle(path, load_public_key(key_dir / PINNED_KEY), manifest.valid_from_instant)
-        rulebook = open_rulebook(path)
-    except RefDbError as exc:
-        raise SetupError(f"reference bundle at {path} is not usable: {exc}") from None
+    problem: RefDbError | None = None
+    for key_file in trusted_key_files(key_dir) or [key_dir / PINNED_KEY]:
+        try:
+            manifest = read_manifest(path)
+            # Signature and hash must hold; expiry is reported, not fatal (module docstring).
+            verify_bundle(path, load_public_key(key_file), manifest.valid_from_instant)
+            rulebook = open_rulebook(path)
+            break
+        except RefDbError as exc:
+            problem = exc
+    else:
+        raise SetupError(f"reference bundle at {path} is not usable: {problem}") from None
     return ReferenceData(
         rulebook=rulebook, version=manifest.version, expires_at=manifest.expires_at
     )

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
+from edge.bundle_sync import finish_interrupted_swap
 from edge.clock import Clock, SystemClock, epoch_ms
 from edge.db import Database
 from edge.journal import Journal
@@ -27,6 +28,7 @@ async def open_services(
 ) -> AsyncIterator[EdgeServices]:
     """Open the database, journal, PII cipher and reference bundle; dispose of them after."""
     clock = clock or SystemClock()
+    finish_interrupted_swap(settings.refdb_dir)  # a bundle swap cut short by a crash
     reference = load_reference(settings.refdb_dir, settings.key_dir)
     pii = PiiCipher(
         settings.pii_key.get_secret_value(), settings.blind_index_key.get_secret_value()

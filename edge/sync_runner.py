@@ -1,4 +1,4 @@
-"""One sync round (push, then pull) and the node's view of its link to the hub.
+"""One sync round (push, document files, pull, reference bundle) and the link's state.
 
 The scheduler asks ``SyncRunner.tick`` every few seconds; a round runs when it is due. While the
 hub is unreachable the delay doubles up to ``sync.max_backoff_seconds``, with jitter so a fleet
@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from edge.blob_sync import upload_missing_blobs
+from edge.bundle_sync import BundleRejected, refresh_bundle
 from edge.clock import epoch_ms
 from edge.columns import utc_text
 from edge.db import raw_connection
@@ -39,6 +41,9 @@ class RoundReport:
     push: PushReport = field(default_factory=PushReport)
     pull: PullReport = field(default_factory=PullReport)
     error: str | None = None
+    blobs: int = 0  # document files the hub now holds whole
+    reference_version: int | None = None  # a newer bundle installed this round
+    bundle_error: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,9 @@ class RoundReport:
             "skipped": self.pull.skipped,
             "checkpoint": self.pull.checkpoint,
             "conflicts": self.push.conflicts + self.pull.conflicts,
+            "blobs_uploaded": self.blobs,
+            "reference_installed": self.reference_version,
+            "bundle_error": self.bundle_error,
             "error": self.error,
         }
 
@@ -107,6 +115,15 @@ class SyncRunner:
         self.next_due = self.services.clock.now() + timedelta(seconds=delay)
         return report
 
+    async def _refresh_bundle(self, link: HubLink, report: RoundReport) -> int | None:
+        """A newer signed bundle from the hub, if any; a refused one is reported, not fatal."""
+        try:
+            return await refresh_bundle(self.services, link)
+        except BundleRejected as exc:
+            report.bundle_error = exc.message
+            log.warning("reference bundle not installed: %s", exc.message)
+            return None
+
     async def _round(self) -> RoundReport:
         services = self.services
         state = await read_link(services)
@@ -124,7 +141,9 @@ class SyncRunner:
             report.push = await push_pending(
                 services, link, state["generation"], services.settings.sync.batch_changes
             )
+            report.blobs = await upload_missing_blobs(services, link)
             report.pull = await pull_all(services, link, services.settings.sync.page_limit)
+            report.reference_version = await self._refresh_bundle(link, report)
         except HubUnreachable as exc:
             report.outcome, report.error = "offline", exc.message
         except HubRefused as exc:

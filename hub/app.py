@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, health, nodes, sync
+from hub.api import auth, blobs, bookings, bundles, conflicts, health, nodes, sync
 from hub.api.deps import provide_actor, provide_session
 from hub.clock import Clock, SystemClock
 from hub.errors_http import EXCEPTION_HANDLERS
@@ -39,9 +39,11 @@ def _routers(settings: HubSettings) -> list[Any]:
     api_routes: list[Any] = [
         *auth.ROUTES,
         *nodes.ROUTES,
+        *bookings.ROUTES,
+        *conflicts.ROUTES,
     ]
     # Sync API under /sync/v1 (signed by the node's key), e.g. ``*sync.ROUTES`` (hub/api/sync.py).
-    sync_routes: list[Any] = [*sync.ROUTES]
+    sync_routes: list[Any] = [*sync.ROUTES, *blobs.ROUTES, *bundles.ROUTES]
     # ==============================================================================================
     routers: list[Any] = [
         *health.ROUTES,

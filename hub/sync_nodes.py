@@ -131,7 +131,12 @@ async def authenticate(
 
 
 async def enroll(
-    session: AsyncSession, data: EnrollRequest, request: SignedRequest, now: datetime, skew_ms: int
+    session: AsyncSession,
+    data: EnrollRequest,
+    request: SignedRequest,
+    now: datetime,
+    skew_ms: int,
+    refdb_key_pem: str | None = None,
 ) -> dict[str, Any]:
     """Register the node and its key; the token's site takes the edge's site id."""
     if _verify(data.public_key, request, now, skew_ms) != data.node_id:
@@ -163,7 +168,12 @@ async def enroll(
         now,
         data.node_id,
     )
-    return {"node_id": data.node_id, "site_id": site_id, "hub_time_ms": epoch_ms(now)}
+    return {
+        "node_id": data.node_id,
+        "site_id": site_id,
+        "hub_time_ms": epoch_ms(now),
+        "refdb_public_key": refdb_key_pem,  # the key the fleet's reference bundles carry
+    }
 
 
 async def _adopt_site_id(conn: Any, hub_site: str, site: EnrollSite) -> str:

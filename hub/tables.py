@@ -95,6 +95,7 @@ class HubUser(HubModel, table=True):
     password_hash: str
     role: str
     site_id: str | None = Field(default=None, foreign_key="site.id", index=True)
+    renter_id: str | None = Field(default=None, foreign_key="renter.id", index=True)  # role renter
     created_at: datetime = _at()
     disabled_at: datetime | None = _at(nullable=True)
 

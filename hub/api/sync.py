@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import asyncpg
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from pydantic import ValidationError
@@ -53,7 +54,16 @@ async def enroll_node(request: Request[Any, Any, Any], services: Services) -> di
         raise InvalidInput("not an enrolment request", {"errors": exc.errors()[:3]}) from None
     now = services.clock.now()
     async with services.db.write() as session:
-        return await enroll(session, data, signed, now, services.settings.limits.clock_skew_ms)
+        return await enroll(
+            session, data, signed, now, services.settings.limits.clock_skew_ms, _refdb_pem(services)
+        )
+
+
+def _refdb_pem(services: HubServices) -> str | None:
+    if not services.settings.refdb_public_key:
+        return None
+    key = services.settings.refdb_key()
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 @post("/push", tags=["sync"], status_code=200)

@@ -18,6 +18,7 @@ from hub.api.markers import Session
 from hub.app import create_app
 from hub.clock import FixedClock, epoch_ms
 from hub.db import Database
+from hub.migrate import HEAD_REVISION
 from hub.observability import configure_logging, mask_secrets
 from hub.settings import HubSettings
 from tests.hub.conftest import START, Headers
@@ -32,7 +33,7 @@ async def test_liveness_and_readiness(hub_client: Client) -> None:
     assert live.status_code == 200 and live.json() == {"status": "ok"}
     ready = await hub_client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "schema_revision": "0001"}
+    assert ready.json() == {"status": "ok", "schema_revision": HEAD_REVISION}
 
 
 @pytest.mark.parametrize("where", ["closed port", "missing database"])

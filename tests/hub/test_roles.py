@@ -26,6 +26,8 @@ ALL_ROLES = tuple(Role)
 SIGNED_IN = ALL_ROLES
 PUBLIC = None  # no token needed
 NODE = "node-a"
+NEW_BOOKING = {"resource_id": "no-such-resource", "renter_id": "no-such-renter",
+               "start": "2025-11-06T10:00:00", "end": "2025-11-06T14:00:00"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,22 @@ def table(refresh_token: str = "unknown") -> list[Call]:  # noqa: S107 - not a s
             "/api/v1/nodes/{node_id:str}/revoke",
             (Role.ADMIN,),
             f"/api/v1/nodes/{NODE}/revoke",
+        ),
+        Call(
+            "POST",
+            "/api/v1/bookings",
+            (Role.ADMIN, Role.HOST, Role.RENTER),
+            body=NEW_BOOKING,
+        ),
+        Call("GET", "/api/v1/bookings", SIGNED_IN),
+        Call("GET", "/api/v1/bookings/{booking_id:str}", SIGNED_IN, "/api/v1/bookings/unknown"),
+        Call("GET", "/api/v1/conflicts", (Role.ADMIN, Role.SUPPORT, Role.HOST)),
+        Call(
+            "POST",
+            "/api/v1/conflicts/{conflict_id:str}/resolve",
+            (Role.ADMIN, Role.HOST),
+            "/api/v1/conflicts/unknown/resolve",
+            body={"action": "cancel"},
         ),
     ]
 
