@@ -102,8 +102,13 @@ class HubLink:
         answer = await self.call("POST", "/sync/v1/push", encode_push(batch), CONTENT_TYPE)
         return PushAck.model_validate_json(answer.body), answer
 
-    async def pull(self, checkpoint: int, limit: int) -> tuple[PullPage, HubAnswer]:
-        target = "/sync/v1/pull?" + urlencode({"checkpoint": checkpoint, "limit": limit})
+    async def pull(
+        self, checkpoint: int, limit: int, report: dict[str, int] | None = None
+    ) -> tuple[PullPage, HubAnswer]:
+        """A page of the site's feed; ``report`` (outbox depth, oldest unsent change) rides in
+        the signed query so the hub can show the fleet's health."""
+        query = {"checkpoint": checkpoint, "limit": limit, **(report or {})}
+        target = "/sync/v1/pull?" + urlencode(query)
         answer = await self.call("GET", target)
         return decode_pull(answer.body, max_raw_bytes=PULL_MAX_RAW_BYTES), answer
 

@@ -53,9 +53,10 @@ class PullReport:
 
 async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMIT) -> PullReport:
     report = PullReport()
+    health = _outbox_health(services)
     while True:
         checkpoint = await _checkpoint(services)
-        page, _answer = await link.pull(checkpoint, limit)
+        page, _answer = await link.pull(checkpoint, limit, health)
         if page.snapshot_required:
             raise HubRefused(
                 "this node is past the hub's tombstone horizon and must bootstrap from a snapshot",
@@ -67,6 +68,20 @@ async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMI
         report.checkpoint = page.checkpoint
         if not page.more or page.checkpoint <= checkpoint:
             return report
+
+
+def _outbox_health(services: EdgeServices) -> dict[str, int]:
+    """What waits in the outbox, as the hub's fleet view shows it."""
+    row = services.db.lookup(
+        "SELECT count(*), min(created_at) FROM outbox"
+        " WHERE seq > (SELECT pushed_seq FROM sync_state WHERE id = 1)",
+        (),
+    )
+    depth, oldest = row if row else (0, None)
+    health = {"outbox_depth": int(depth)}
+    if oldest:
+        health["oldest_unsent_ms"] = int(datetime.fromisoformat(oldest).timestamp() * 1000)
+    return health
 
 
 async def _checkpoint(services: EdgeServices) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,4 +75,20 @@ async def pull_page(
         checkpoint=rows[-1]["hub_seq"] if rows else checkpoint,
         more=more,
         hub_time_ms=epoch_ms(now),
+    )
+
+
+async def record_health(
+    session: AsyncSession, node_id: str, depth: int | None, oldest_ms: int | None
+) -> None:
+    """Keep what the node reported about its outbox, for ``/api/v1/nodes`` and ``/metrics``."""
+    if depth is None:
+        return
+    oldest = datetime.fromtimestamp(oldest_ms / 1000, UTC) if oldest_ms else None
+    conn = await driver(session)
+    await conn.execute(
+        "UPDATE node SET reported_outbox_depth = $2, reported_oldest_unsent_at = $3 WHERE id = $1",
+        node_id,
+        depth,
+        oldest,
     )

@@ -128,6 +128,21 @@ async def append_feed(
     )
 
 
+_INSERT_BOOKINGS = (
+    "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
+    " hold_expires_at, price_cents, quote, paid, confirmed_hlc, origin_node, created_at,"
+    " updated_at, updated_hlc, field_stamps)"
+    " SELECT id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
+    " hold_expires_at, price_cents, quote::jsonb, false, confirmed_hlc, origin_node,"
+    " created_at, created_at, updated_hlc, '{}'::jsonb FROM unnest($1::text[],"
+    " $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],"
+    " $7::text[], $8::timestamptz[], $9::bigint[], $10::text[], $11::text[], $12::text[],"
+    " $13::timestamptz[], $14::text[]) AS t(id, site_id, resource_id, renter_id,"
+    " starts_at, ends_at, status, hold_expires_at, price_cents, quote, confirmed_hlc,"
+    " origin_node, created_at, updated_hlc)"
+)
+
+
 def _fold(changes: list[Change]) -> dict[str, dict[str, Any]]:
     """One payload per booking: the latest, with status folded forward over all of them."""
     folded: dict[str, dict[str, Any]] = {}
@@ -252,20 +267,14 @@ class _Applier:
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
+        try:  # the common case, nothing collides: a plain insert, no speculative insertion
+            async with self.conn.transaction():
+                await self.conn.execute(_INSERT_BOOKINGS, *columns)
+            return {p["id"] for p in fresh}
+        except (asyncpg.ExclusionViolationError, asyncpg.UniqueViolationError):
+            pass  # some collide: insert the others, settle the rest one by one
         rows = await self.conn.fetch(
-            "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
-            " hold_expires_at, price_cents, quote, paid, confirmed_hlc, origin_node, created_at,"
-            " updated_at, updated_hlc, field_stamps)"
-            " SELECT id, site_id, resource_id, renter_id, starts_at, ends_at, status,"
-            " hold_expires_at, price_cents, quote::jsonb, false, confirmed_hlc, origin_node,"
-            " created_at, created_at, updated_hlc, '{}'::jsonb FROM unnest($1::text[],"
-            " $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],"
-            " $7::text[], $8::timestamptz[], $9::bigint[], $10::text[], $11::text[], $12::text[],"
-            " $13::timestamptz[], $14::text[]) AS t(id, site_id, resource_id, renter_id,"
-            " starts_at, ends_at, status, hold_expires_at, price_cents, quote, confirmed_hlc,"
-            " origin_node, created_at, updated_hlc) ORDER BY id"
-            " ON CONFLICT DO NOTHING RETURNING id",
-            *columns,
+            _INSERT_BOOKINGS + " ON CONFLICT DO NOTHING RETURNING id", *columns
         )
         return {row["id"] for row in rows}
 

@@ -22,7 +22,7 @@ from hub.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from hub.errors_http import error_response
 from hub.services import HubServices
 from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
-from hub.sync_pull import MAX_PAGE, pull_page
+from hub.sync_pull import MAX_PAGE, pull_page, record_health
 from hub.sync_push import apply_push, check_clock
 from sync.pii import PiiCipher
 from sync.sync_errors import BatchTooLarge, WireError
@@ -110,14 +110,18 @@ async def pull(
     services: Services,
     checkpoint: Annotated[int, Parameter(ge=0)] = 0,
     limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 5000,
+    outbox_depth: Annotated[int | None, Parameter(ge=0)] = None,
+    oldest_unsent_ms: Annotated[int | None, Parameter(ge=0)] = None,
 ) -> Response[bytes]:
-    """The site's changes after ``checkpoint``, compressed, with the new checkpoint."""
+    """The site's changes after ``checkpoint``, compressed, with the new checkpoint; the node
+    reports its outbox depth and oldest unsent change in the same (signed) request."""
     limits = services.settings.limits
     signed = await _signed(request)
     now = services.clock.now()
     async with services.db.write() as session:
         node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
         page = await pull_page(session, node, checkpoint, limit, now, _pii(services))
+        await record_health(session, node.id, outbox_depth, oldest_unsent_ms)
     return Response(encode_pull(page), media_type=CONTENT_TYPE)
 
 

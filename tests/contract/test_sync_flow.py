@@ -52,6 +52,8 @@ async def _status_reports_the_link_after_a_round(pair: Pair) -> None:
     assert status["outbox_depth"] == 0 and status["oldest_unsent_at"] is None
     assert status["last_push_at"] and status["last_pull_at"]
     assert status["clock_offset_ms"] == 0 and status["open_conflicts"] == 0
+    reported = await hub_rows(pair.hub_db, "SELECT reported_outbox_depth, last_seen_at FROM node")
+    assert reported[0][0] == 0 and reported[0][1] is not None  # the fleet view sees the node
 
 
 async def test_a_slot_sold_twice_becomes_one_conflict_on_both_sides(
