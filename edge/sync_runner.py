@@ -44,6 +44,7 @@ class RoundReport:
     blobs: int = 0  # document files the hub now holds whole
     reference_version: int | None = None  # a newer bundle installed this round
     bundle_error: str | None = None
+    retry_after_s: float | None = None  # the hub asked for a pause (429 Retry-After)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -112,6 +113,7 @@ class SyncRunner:
         delay = backoff_seconds(
             failures, settings.interval_seconds, settings.max_backoff_seconds, self.rng
         )
+        delay = max(delay, report.retry_after_s or 0.0)  # never sooner than the hub asked
         self.next_due = self.services.clock.now() + timedelta(seconds=delay)
         return report
 
@@ -146,6 +148,7 @@ class SyncRunner:
             report.reference_version = await self._refresh_bundle(link, report)
         except HubUnreachable as exc:
             report.outcome, report.error = "offline", exc.message
+            report.retry_after_s = exc.retry_after_s
         except HubRefused as exc:
             report.outcome, report.error = "refused", f"{exc.hub_code}: {exc.message}"
         finally:

@@ -64,4 +64,7 @@ async def test_a_busy_hub_answers_429_with_retry_after(make_pair: PairFactory) -
             for _ in range(taken):
                 slots.release()
         assert report.outcome == "offline" and "busy" in (report.error or "")
+        assert report.retry_after_s == 1  # Retry-After, and the next round waits at least that
+        assert pair.runner.next_due is not None
+        assert (pair.runner.next_due - pair.clock.now()).total_seconds() >= 1
         assert (await pair.sync()).outcome == "ok"
