@@ -159,3 +159,28 @@ async def test_a_malformed_change_is_refused_whole_never_a_500(make_pair: PairFa
         assert response.status_code == 400, response.text
         assert "malformed" in response.json()["error"]["message"]
         assert (await hub_rows(pair.hub_db, "SELECT high_water FROM node"))[0][0] == 0
+
+
+async def test_a_break_in_a_nodes_audit_chain_is_recorded_not_repaired(
+    make_pair: PairFactory,
+) -> None:
+    async with make_pair() as pair:
+        state = await read_link(pair.services)
+        node = state["node_id"]
+
+        def event(seq: int, prev: str) -> Change:
+            payload = {"seq": seq, "node_id": node, "hlc": f"1762358400000-0000{seq}-{node}",
+                       "actor": "host", "action": "booking.create", "entity": "booking",
+                       "entity_id": f"b{seq}", "details": {}, "at": "2025-11-05T16:00:00+00:00",
+                       "prev_hash": prev, "hash": f"h{seq}"}  # fmt: skip
+            return Change(seq=seq, hlc=payload["hlc"], entity="audit_event", entity_id=str(seq),
+                          op="append", payload=payload)  # fmt: skip
+
+        chain = [event(1, "genesis"), event(2, "h1"), event(3, "edited"), event(4, "h3")]
+        body = encode_push(PushBatch(node_id=node, generation=state["generation"], changes=chain))
+        headers = {**await _node_key_headers(pair, body), "Content-Type": CONTENT_TYPE}
+        response = await pair.hub_client.post("/sync/v1/push", content=body, headers=headers)
+        stored = await hub_rows(pair.hub_db, "SELECT count(*) FROM audit_event")
+        gap = await hub_rows(pair.hub_db, "SELECT audit_gap_after FROM node")
+        assert response.status_code == 200 and stored[0][0] == 4  # kept as sent, all of it
+        assert gap[0][0] == 2  # the chain holds up to seq 2; seq 3 does not follow it
