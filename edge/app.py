@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -38,6 +37,9 @@ from edge.runtime import open_services
 from edge.services import EdgeServices
 from edge.settings import EdgeSettings
 from edge.sync_runner import SyncRunner
+
+if TYPE_CHECKING:
+    import httpx
 
 API_PREFIX = "/api/v1"
 

@@ -20,10 +20,9 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.errors import EdgeError
-from edge.hub_link import HubLink
 from edge.journal import SYSTEM
 from edge.reference import BUNDLE_NAME, bundle_files, load_reference, trusted_key_files
 from edge.services import EdgeServices, ReferenceData
@@ -32,6 +31,9 @@ from reference_db.errors import RefDbError
 from reference_db.manifest import Manifest, manifest_path, signature_path
 from reference_db.reader import open_rulebook
 from reference_db.signing import load_public_key
+
+if TYPE_CHECKING:  # the hub link (and httpx) load with the first sync round
+    from edge.hub_link import HubLink
 
 INCOMING = ".incoming"
 READY = "READY"

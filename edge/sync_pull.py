@@ -22,11 +22,10 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.columns import canonical_json, insert_row, load_row, update_row, utc_text
 from edge.errors import HubRefused
-from edge.hub_link import HubLink
 from edge.journal import Actor, Tx
 from edge.pii import PiiCipher
 from edge.services import EdgeServices
@@ -35,6 +34,9 @@ from sync.conflicts import conflict_id
 from sync.merge import ACTIVE_STATUSES, BookingClaim, keeper, keeper_rule, merge_status
 from sync.vocabulary import LONGEST_BOOKING, Role
 from sync.wire import FeedChange, PullPage
+
+if TYPE_CHECKING:
+    from edge.hub_link import HubLink
 
 SYNC_ACTOR = Actor("sync", "sync", Role.ADMIN)
 PAGE_LIMIT = 5000

@@ -16,15 +16,17 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.columns import utc_text
 from edge.db import raw_connection
 from edge.errors import HubRefused
-from edge.hub_link import HubLink
 from edge.pii import PiiCipher
 from edge.services import EdgeServices
 from sync.wire import Change, PushAck, PushBatch
+
+if TYPE_CHECKING:
+    from edge.hub_link import HubLink
 
 BATCH_CHANGES = 2000
 

@@ -15,22 +15,22 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from edge.blob_sync import upload_missing_blobs
-from edge.bundle_sync import BundleRejected, refresh_bundle
 from edge.clock import epoch_ms
 from edge.columns import utc_text
 from edge.db import raw_connection
 from edge.errors import HubRefused, HubUnreachable
-from edge.hub_link import HubLink
 from edge.services import EdgeServices
 from edge.sync_pull import PullReport, pull_all
 from edge.sync_push import PushReport, push_pending
 from reference_db.signing import load_private_key
 from sync.shapes.sync_status import SyncStatus
+
+if TYPE_CHECKING:  # the hub link (and httpx) load with the first round, not at start
+    import httpx
+
+    from edge.hub_link import HubLink
 
 log = logging.getLogger("prep.edge.sync")
 
@@ -119,6 +119,8 @@ class SyncRunner:
 
     async def _refresh_bundle(self, link: HubLink, report: RoundReport) -> int | None:
         """A newer signed bundle from the hub, if any; a refused one is reported, not fatal."""
+        from edge.bundle_sync import BundleRejected, refresh_bundle
+
         try:
             return await refresh_bundle(self.services, link)
         except BundleRejected as exc:
@@ -127,6 +129,9 @@ class SyncRunner:
             return None
 
     async def _round(self) -> RoundReport:
+        from edge.blob_sync import upload_missing_blobs
+        from edge.hub_link import HubLink
+
         services = self.services
         state = await read_link(services)
         if state["hub_url"] is None:
