@@ -278,9 +278,40 @@ def _lose(tx: Tx, loser: Booking) -> None:
     )
 
 
+_DECISION = (
+    "keeper_id",
+    "loser_id",
+    "rule",
+    "status",
+    "resolution",
+    "resolved_at",
+    "resolved_by",
+    "updated_hlc",
+)
+
+
 def _open_conflict(tx: Tx, keeper_id: str, loser_id: str, rule: str) -> None:
     ident = conflict_id(keeper_id, loser_id)
-    if load_row(tx.raw, Conflict, ident) is not None:
+    known = load_row(tx.raw, Conflict, ident)
+    if known is not None and known.keeper_id == keeper_id:
+        return
+    if known is not None:  # decided again the other way round (the loser was checked in)
+        known.keeper_id, known.loser_id, known.rule = keeper_id, loser_id, rule
+        known.status, known.resolution, known.resolved_at, known.resolved_by = (
+            "open",
+            None,
+            None,
+            None,
+        )
+        known.updated_hlc = tx.stamp()
+        update_row(tx.raw, known, _DECISION)
+        tx.record(
+            "conflict.redecided",
+            "conflict",
+            ident,
+            {"keeper_id": keeper_id, "loser_id": loser_id, "rule": rule},
+            state=known.model_dump(mode="json"),
+        )
         return
     record = Conflict(
         id=ident,
@@ -307,16 +338,14 @@ def _apply_conflict(tx: Tx, payload: dict[str, Any]) -> None:
     if local is None:
         insert_row(tx.raw, incoming)
         tx.record("sync.conflict_received", "conflict", incoming.id, {"status": incoming.status})
-    elif local.status == "open" and incoming.status == "resolved":
-        local.status, local.resolution = incoming.status, incoming.resolution
-        local.resolved_at, local.resolved_by = incoming.resolved_at, incoming.resolved_by
-        local.updated_hlc = max(local.updated_hlc, incoming.updated_hlc)
-        update_row(
-            tx.raw,
-            local,
-            ("status", "resolution", "resolved_at", "resolved_by", "updated_hlc"),
+    elif incoming.updated_hlc > local.updated_hlc:  # the newer decision or resolution wins
+        update_row(tx.raw, incoming, _DECISION)
+        tx.record(
+            "sync.conflict_updated",
+            "conflict",
+            incoming.id,
+            {"status": incoming.status, "keeper_id": incoming.keeper_id},
         )
-        tx.record("sync.conflict_resolved", "conflict", local.id, {"resolution": local.resolution})
 
 
 _RENTER_STAMP = "SELECT updated_hlc FROM renter WHERE id = ?"

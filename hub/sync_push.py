@@ -143,6 +143,11 @@ _INSERT_BOOKINGS = (
 )
 
 
+def _expired_hold(row: Any, now: datetime) -> bool:
+    expires = row["hold_expires_at"]
+    return bool(row["status"] == "hold" and expires is not None and expires <= now)
+
+
 def _fold(changes: list[Change]) -> dict[str, dict[str, Any]]:
     """One payload per booking: the latest, with status folded forward over all of them."""
     folded: dict[str, dict[str, Any]] = {}
@@ -210,12 +215,6 @@ class _Applier:
             )
         }
         fresh = [p for ident, p in folded.items() if ident not in known]
-        inserted = await self._insert_many(fresh)
-        for p in fresh:
-            if p["id"] not in inserted:
-                await self._collide(
-                    p, p.get("origin_node") or self.node.id, p["status"], known=False
-                )
         updates, one_by_one = [], []
         for ident, p in folded.items():
             current = known.get(ident)
@@ -231,7 +230,7 @@ class _Applier:
                 updates.append(
                     (ident, status, confirmed, max(current["updated_hlc"], p["updated_hlc"]))
                 )
-        if updates:
+        if updates:  # first: a slot cancelled or left in this batch is free for what follows
             await self.conn.execute(
                 "UPDATE booking AS b SET status = u.status,"
                 " confirmed_hlc = COALESCE(u.confirmed, b.confirmed_hlc), updated_hlc = u.stamp,"
@@ -240,6 +239,12 @@ class _Applier:
                 *map(list, zip(*updates, strict=True)),
                 self.now,
             )
+        inserted = await self._insert_many(fresh)
+        for p in fresh:
+            if p["id"] not in inserted:
+                await self._collide(
+                    p, p.get("origin_node") or self.node.id, p["status"], known=False
+                )
         for p in one_by_one:
             await self.booking(Change(seq=1, hlc=p["updated_hlc"], entity="booking",
                                       entity_id=p["id"], op="upsert", payload=p))  # fmt: skip
@@ -349,18 +354,10 @@ class _Applier:
         If any of them beats the incoming booking, the incoming one is set aside (and nobody
         else moves); otherwise every booking it beat is set aside and it takes the slot.
         """
-        others = await self.conn.fetch(
-            "SELECT id, status, paid, confirmed_hlc, origin_node FROM booking"
-            " WHERE resource_id = $1 AND id != $2 AND status = ANY($3::text[])"
-            " AND tstzrange(starts_at, ends_at, '[)') && tstzrange($4, $5, '[)') FOR UPDATE",
-            p["resource_id"],
-            p["id"],
-            list(OCCUPYING_STATUSES),
-            _instant(p["starts_at"]),
-            _instant(p["ends_at"]),
-        )
-        if not others:  # the id itself was taken meanwhile: nothing collides in time
-            raise Conflict("a booking with this id already exists", {"id": p["id"]})
+        others = await self._rivals(p)
+        if not others:  # nothing collides (any more): the booking goes in as it is
+            await self._place(p, origin, status, known=known)
+            return
         mine = BookingClaim(p["id"], origin, status, False, p.get("confirmed_hlc"))
         decisions = []
         for other in others:
@@ -389,6 +386,38 @@ class _Applier:
         if incoming_loses:
             await self._feed_booking(p["id"])
 
+    async def _rivals(self, p: dict[str, Any]) -> list[Any]:
+        """Active bookings overlapping ``p``; a hold past its expiry lapses here (it holds
+        nothing) and its cancellation goes to the feed."""
+        others = await self._occupying(p)
+        expired = [o["id"] for o in others if _expired_hold(o, self.now)]
+        for ident in expired:
+            await self._set_status(ident, "cancelled", None, self.hub_stamp())
+            await self._feed_booking(ident)
+        return [o for o in others if o["id"] not in expired]
+
+    async def _place(self, p: dict[str, Any], origin: str, status: str, *, known: bool) -> None:
+        if await self.conn.fetchval("SELECT 1 FROM booking WHERE id = $1", p["id"]):
+            if not known:
+                raise Conflict("a booking with this id already exists", {"id": p["id"]})
+            await self._set_status(p["id"], status, p.get("confirmed_hlc"), p["updated_hlc"])
+        else:
+            await self._insert_booking(p, origin, status)
+
+    async def _occupying(self, p: dict[str, Any]) -> list[Any]:
+        return list(
+            await self.conn.fetch(
+                "SELECT id, status, paid, confirmed_hlc, origin_node, hold_expires_at FROM booking"
+                " WHERE resource_id = $1 AND id != $2 AND status = ANY($3::text[])"
+                " AND tstzrange(starts_at, ends_at, '[)') && tstzrange($4, $5, '[)') FOR UPDATE",
+                p["resource_id"],
+                p["id"],
+                list(OCCUPYING_STATUSES),
+                _instant(p["starts_at"]),
+                _instant(p["ends_at"]),
+            )
+        )
+
     async def _set_aside(self, booking_id: str) -> None:
         await self._set_status(booking_id, "conflict", None, self.hub_stamp())
         await self._feed_booking(booking_id)
@@ -408,10 +437,14 @@ class _Applier:
     async def _open_conflict(self, keeper_id: str, loser_id: str, rule: str) -> None:
         ident = conflict_id(keeper_id, loser_id)
         stamp = self.hub_stamp()
-        created = await self.conn.fetchval(
+        created = await self.conn.fetchval(  # new, or decided again the other way round
             "INSERT INTO conflict (id, site_id, keeper_id, loser_id, rule, status, created_at,"
             " updated_hlc) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7)"
-            " ON CONFLICT (id) DO NOTHING RETURNING 1",
+            " ON CONFLICT (id) DO UPDATE SET keeper_id = excluded.keeper_id,"
+            " loser_id = excluded.loser_id, rule = excluded.rule, status = 'open',"
+            " resolution = NULL, resolved_at = NULL, resolved_by = NULL,"
+            " updated_hlc = excluded.updated_hlc WHERE conflict.keeper_id != excluded.keeper_id"
+            " RETURNING 1",
             ident,
             self.node.site_id,
             keeper_id,
