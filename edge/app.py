@@ -8,6 +8,7 @@ gets an id, a JSON access log line and a latency observation (``edge.observabili
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -62,9 +63,11 @@ def create_app(
             metrics.bind(services)
             jobs = await start_jobs(services, runner) if settings.jobs.enabled else None
             app.state.jobs = jobs
+            checkpoints = asyncio.create_task(services.db.checkpoints())
             try:
                 yield
             finally:
+                checkpoints.cancel()
                 if jobs is not None:
                     await jobs.stop()
                 await runner.wait_background()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from edge.sqlite_inline import InlineConnection, inline_creator
 
 BUSY_TIMEOUT_MS = 5000
+CHECKPOINT_SECONDS = 2.0
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,13 +38,20 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _writer_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _pragmas(dbapi_connection, record)
+    # Checkpoints run beside the writer (``Database.checkpoints``), not inside a request's
+    # commit: an automatic checkpoint would make some unlucky booking wait for it.
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 def make_engine(path: Path, *, immediate: bool) -> AsyncEngine:
     """An engine whose transactions start with ``BEGIN IMMEDIATE`` (writer) or ``BEGIN``."""
     pool = {"pool_size": 1, "max_overflow": 0} if immediate else {"pool_size": 4, "max_overflow": 4}
     engine = create_async_engine(
         f"sqlite+aiosqlite:///{path}", async_creator=inline_creator(path), **pool
     )
-    event.listen(engine.sync_engine, "connect", _pragmas)
+    event.listen(engine.sync_engine, "connect", _writer_pragmas if immediate else _pragmas)
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
     event.listen(engine.sync_engine, "begin", lambda conn: conn.exec_driver_sql(begin))
     return engine
@@ -99,7 +107,24 @@ class Database:
                 await session.rollback()
                 raise
 
+    def checkpoint(self) -> None:
+        """Copy committed WAL pages into the database (PASSIVE: never blocks the writer)."""
+        with closing(sqlite3.connect(self.path, isolation_level=None)) as connection:
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def checkpoints(self, every_seconds: float = CHECKPOINT_SECONDS) -> None:
+        """Checkpoint in a thread every few seconds, for as long as the node runs."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                await asyncio.to_thread(self.checkpoint)
+            except sqlite3.Error:
+                continue  # the next one catches up; the WAL only grows meanwhile
+
     async def dispose(self) -> None:
+        with suppress(sqlite3.Error):
+            await asyncio.to_thread(self.checkpoint)  # leave a small WAL behind
         if self._lookup is not None:
             self._lookup.close()
             self._lookup = None
