@@ -31,6 +31,7 @@ class HubAnswer:
     status: int
     body: bytes
     hub_time_ms: int | None
+    bundle_version: int | None = None  # ``X-Prep-Bundle-Version``: the hub's newest bundle
 
 
 class HubLink:
@@ -66,10 +67,12 @@ class HubLink:
         except httpx.HTTPError as exc:
             raise HubUnreachable(f"the hub did not answer: {type(exc).__name__}") from None
         hub_time = response.headers.get("X-Hub-Time")
+        bundle = response.headers.get("X-Prep-Bundle-Version")
         answer = HubAnswer(
             response.status_code,
             response.content,
             int(hub_time) if hub_time and hub_time.isdigit() else None,
+            int(bundle) if bundle and bundle.isdigit() else None,
         )
         if answer.hub_time_ms is not None:
             self.last_hub_time_ms = answer.hub_time_ms

@@ -51,6 +51,7 @@ class PullReport:
     conflicts: int = 0
     checkpoint: int = 0
     skipped_kinds: dict[str, int] = field(default_factory=dict)
+    hub_bundle_version: int | None = None  # the hub's newest reference bundle, if it said
 
 
 async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMIT) -> PullReport:
@@ -58,7 +59,8 @@ async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMI
     health = _outbox_health(services)
     while True:
         checkpoint = await _checkpoint(services)
-        page, _answer = await link.pull(checkpoint, limit, health)
+        page, answer = await link.pull(checkpoint, limit, health)
+        report.hub_bundle_version = answer.bundle_version
         if page.snapshot_required:
             raise HubRefused(
                 "this node is past the hub's tombstone horizon and must bootstrap from a snapshot",

@@ -150,7 +150,9 @@ class SyncRunner:
             )
             report.blobs = await upload_missing_blobs(services, link)
             report.pull = await pull_all(services, link, services.settings.sync.page_limit)
-            report.reference_version = await self._refresh_bundle(link, report)
+            offered = report.pull.hub_bundle_version
+            if offered is not None and offered > services.reference.version:
+                report.reference_version = await self._refresh_bundle(link, report)
         except HubUnreachable as exc:
             report.outcome, report.error = "offline", exc.message
             report.retry_after_s = exc.retry_after_s

@@ -22,6 +22,7 @@ from sync.pii import PiiCipher
 from sync.wire import FeedChange, PullPage
 
 MAX_PAGE = 20_000
+BUNDLE_HEADER = "X-Prep-Bundle-Version"  # the newest published reference bundle
 
 _PAGE = (
     "SELECT hub_seq, hlc, origin, entity, entity_id, op, payload FROM feed"
@@ -92,3 +93,10 @@ async def record_health(
         depth,
         oldest,
     )
+
+
+async def latest_bundle_version(session: AsyncSession) -> int | None:
+    """The newest published reference bundle's version: the edge fetches only when it is newer."""
+    conn = await driver(session)
+    version = await conn.fetchval("SELECT max(version) FROM reference_bundle")
+    return int(version) if version is not None else None

@@ -22,7 +22,7 @@ from hub.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from hub.errors_http import error_response
 from hub.services import HubServices
 from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
-from hub.sync_pull import MAX_PAGE, pull_page, record_health
+from hub.sync_pull import BUNDLE_HEADER, MAX_PAGE, latest_bundle_version, pull_page, record_health
 from hub.sync_push import apply_push, check_clock
 from sync.pii import PiiCipher
 from sync.sync_errors import BatchTooLarge, WireError
@@ -122,7 +122,9 @@ async def pull(
         node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
         page = await pull_page(session, node, checkpoint, limit, now, _pii(services))
         await record_health(session, node.id, outbox_depth, oldest_unsent_ms)
-    return Response(encode_pull(page), media_type=CONTENT_TYPE)
+        bundle = await latest_bundle_version(session)
+    headers = {BUNDLE_HEADER: str(bundle)} if bundle is not None else {}
+    return Response(encode_pull(page), media_type=CONTENT_TYPE, headers=headers)
 
 
 ROUTES: list[Any] = [enroll_node, push, pull]

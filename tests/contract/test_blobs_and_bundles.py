@@ -357,3 +357,17 @@ def copy_as(bundle: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", ".manifest.json", ".sig"):
         shutil.copyfile(f"{bundle}{suffix}", f"{target}{suffix}")
+
+
+async def test_a_round_installs_the_bundle_the_hub_announces(
+    make_pair: PairFactory, hub_settings: HubSettings, refdb_key: Path, tmp_path: Path
+) -> None:
+    async with make_pair() as pair:
+        quiet = await pair.sync()  # nothing published: the pull says so, no bundle request
+        await publish(pair, hub_settings, signed_bundle(tmp_path, refdb_key, 7))
+        report = await pair.sync()
+        again = await pair.sync()
+        assert quiet.reference_version is None and quiet.pull.hub_bundle_version is None
+        assert report.pull.hub_bundle_version == 7 and report.reference_version == 7
+        assert pair.services.reference.version == 7
+        assert again.reference_version is None  # already in use: nothing fetched again
