@@ -353,6 +353,7 @@ class Ledger:
     cells: dict[str, tuple[int, int]] = field(default_factory=dict)  # booking -> resource, day
     acked: dict[str, str] = field(default_factory=dict)  # booking -> furthest acked status
     cancelled: set[str] = field(default_factory=set)  # bookings someone cancelled
+    online: set[str] = field(default_factory=set)  # bookings made on the hub
     created: dict[str, int] = field(default_factory=dict)  # booking -> step that created it
     freed: dict[str, int] = field(default_factory=dict)  # booking -> step that cancelled or
     # checked it out (its slot was free from then on)
@@ -486,6 +487,7 @@ class World:
             answer = await hub.post("/api/v1/bookings", json=body, headers=self.hub_headers)
         if answer.status_code == 201:
             ledger.booked(node.index, body["id"], body["status"], (step.resource, step.day))
+            ledger.online.add(body["id"])
         return refused_unless(answer, 201, (409, 422), body["id"])
 
     async def move(self, node: EdgeNode, step: Move | Rebook, ledger: Ledger) -> str:

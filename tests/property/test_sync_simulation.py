@@ -367,7 +367,7 @@ def site_problems(view: View, now: datetime, ledger: Ledger) -> list[tuple[str, 
         elif ledger.freed.get(keeper, len(ledger.log)) < ledger.created.get(loser, -1):
             problems.append(
                 (
-                    "[stale-keeper]",
+                    "[stale-keeper-online]" if loser in ledger.online else "[stale-keeper]",
                     f"conflict {ident} ({rule}) keeps {keeper} over {loser}, but {keeper} was"
                     f" cancelled or checked out (step {ledger.freed[keeper]}) before {loser} was"
                     f" booked (step {ledger.created[loser]})",
@@ -389,7 +389,7 @@ def site_problems(view: View, now: datetime, ledger: Ledger) -> list[tuple[str, 
 # Fixed bugs keep their shrunk histories below as regression tests. A kind of broken invariant
 # that a still-open product bug breaks is tolerated by the property and its history is marked
 # xfail(strict=True): fixing the bug makes it pass, the signal to drop the mark and the kind.
-KNOWN_BUGS = ("silent-cancel",)
+KNOWN_BUGS = ("silent-cancel", "stale-keeper-online")
 
 
 def test_two_offline_bookings_beating_one_online_hold_are_both_taken(
@@ -449,6 +449,26 @@ def test_a_hold_confirmed_offline_after_expiry_is_not_silently_cancelled(
             Advance(minutes=16),
             HubBook(edge=0, resource=0, day=0, slot=0),
             Move(edge=0, pick=1, action="confirm"),
+        ],
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hub/sync_push.py _Applier.bookings judges a collision on the state a push batch"
+    " leaves a booking in: when an edge's history of one booking spans batches (created and"
+    " checked in, then checked out), a booking sold online after the check-out loses to the"
+    " checked-in state of the first batch (the simulation pushes 6 changes a batch; a real edge"
+    " 2000, so after a long offline spell)",
+)
+def test_a_slot_sold_online_after_an_offline_check_out_stays_booked(host: SimulationHost) -> None:
+    play(
+        host,
+        [
+            Book(edge=0, resource=0, day=0, slot=0),
+            Move(edge=0, pick=0, action="check_in"),
+            Move(edge=0, pick=0, action="check_out"),
+            HubBook(edge=0, resource=0, day=0, slot=0),
         ],
     )
 
