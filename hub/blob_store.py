@@ -34,7 +34,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.errors import Conflict, HubError, InvalidInput, NotFound, PayloadTooLarge
-from hub.sync_push import driver
+from hub.sync_feed import driver
 from hub.tables import Blob
 
 MAX_BLOB_BYTES = 20 * 1024 * 1024  # the largest document an edge accepts

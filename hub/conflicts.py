@@ -24,7 +24,7 @@ from hub.bookings.views import booking_out, fetch_booking, zone
 from hub.errors import Conflict as StateConflict
 from hub.errors import Forbidden, HubError, NotFound
 from hub.hub_clock import HUB_NODE, HubClock
-from hub.sync_push import append_feed, booking_payload, driver
+from hub.sync_feed import append_feed, booking_payload, driver
 from hub.tables import Booking, Conflict, Site
 from hub.users import Actor
 from sync.shapes.conflicts import ConflictOut, ConflictResolve

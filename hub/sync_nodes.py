@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.clock import epoch_ms
 from hub.errors import Conflict, Unauthorized
-from hub.sync_push import driver
+from hub.sync_feed import driver
 from hub.tables import Node
 from hub.tokens import token_hash
 from sync.signing import claimed_node, verify_request

@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.clock import epoch_ms
-from hub.sync_push import driver
+from hub.sync_feed import driver
 from hub.tables import Node
 from sync.pii import PiiCipher
 from sync.wire import FeedChange, PullPage

@@ -26,7 +26,7 @@ from hub.clock import epoch_ms
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.hub_clock import HUB_NODE, HubClock
 from hub.reference import ReferenceCache
-from hub.sync_push import append_feed, booking_payload, driver
+from hub.sync_feed import append_feed, booking_payload, driver
 from hub.tables import OCCUPYING_STATUSES, Renter, Resource, Site
 from hub.users import Actor
 from reference_db.errors import UnknownJurisdiction

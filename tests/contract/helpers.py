@@ -81,7 +81,7 @@ async def hub_side_booking(
     """A booking the hub accepted online (origin ``hub``), put in the site's feed for the edge."""
     from datetime import datetime
 
-    from hub.sync_push import append_feed, booking_payload, driver
+    from hub.sync_feed import append_feed, booking_payload, driver
 
     booking_id = str(uuid7(int(datetime.fromisoformat(start).timestamp() * 1000)))
     async with db.write() as session:
