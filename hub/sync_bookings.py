@@ -216,6 +216,12 @@ class BookingApplier(ApplyContext):
         If any of them beats the incoming booking, the incoming one is set aside (and nobody
         else moves); otherwise every booking it beat is set aside and it takes the slot.
         """
+        if status == "hold" and _expired_hold(
+            {"status": status, "hold_expires_at": _instant(p.get("hold_expires_at"))}, self.now
+        ):  # a hold that expired before it reached the hub holds nothing here either
+            await self._place(p, origin, "cancelled", known=known)
+            await self._feed_booking(p["id"])
+            return
         others = await self._rivals(p)
         if not others:  # nothing collides (any more): the booking goes in as it is
             await self._place(p, origin, status, known=known)
