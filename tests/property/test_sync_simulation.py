@@ -458,8 +458,7 @@ def test_a_hold_confirmed_offline_after_expiry_is_not_silently_cancelled(
 @pytest.mark.xfail(
     strict=True,
     reason="hub/sync_bookings.py BookingApplier.bookings judges a collision on the state a push"
-    " batch"
-    " leaves a booking in: when an edge's history of one booking spans batches (created and"
+    " batch leaves a booking in: when an edge's history of one booking spans batches (created and"
     " checked in, then checked out), a booking sold online after the check-out loses to the"
     " checked-in state of the first batch (the simulation pushes 6 changes a batch; a real edge"
     " 2000, so after a long offline spell)",
