@@ -32,6 +32,7 @@ log = logging.getLogger("prep.edge.jobs")
 REMINDER_HOUR = 7  # local: reminders go out before the kitchen's morning shift
 NO_SHOW_MINUTES = 5
 STOP_GRACE_SECONDS = 10.0
+QUIET_JOBS = frozenset({"sync"})  # frequent jobs log their successes at DEBUG only
 
 Job = Callable[[EdgeServices, datetime], Awaitable[Any]]
 
@@ -71,7 +72,8 @@ async def run_job(services: EdgeServices, name: str, job: Job) -> bool:
         )
         return False
     count_job(services, name, "ok")
-    log.info("job %s done: %s", name, result, extra={"job": name, "outcome": "ok"})
+    level = logging.DEBUG if name in QUIET_JOBS else logging.INFO  # every few seconds: not news
+    log.log(level, "job %s done: %s", name, result, extra={"job": name, "outcome": "ok"})
     return True
 
 

@@ -161,7 +161,7 @@ class SyncRunner:
         finally:
             await link.close()
         await _record_round(services, report, link.last_hub_time_ms)
-        if report.outcome != "ok":
+        if report.outcome not in ("ok", "not_enrolled"):  # a lone node is not a warning
             log.warning("sync %s: %s", report.outcome, report.error)
         return report
 
