@@ -113,7 +113,6 @@ class _Applier(BookingApplier, RecordApplier):
 
 
 _HANDLERS: dict[str, Callable[[_Applier, Change], Awaitable[None]]] = {
-    "booking": _Applier.booking,
     "site": _Applier.site,
     "resource": _Applier.resource,
     "renter": _Applier.renter,
