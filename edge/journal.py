@@ -1,10 +1,11 @@
 """Every replicated write leaves two traces in its own transaction: an audit event and outbox rows.
 
 ``Tx`` is the unit of work of one write: the session on the writer connection, "now", the
-acting user, and the node's counters. ``Tx.record`` appends a hash-chained audit event (and an
-outbox row carrying it) and, for a changed record, an outbox row with the record. Counters are
-read under the write lock and written back before commit, so sequences stay contiguous; if the
-audit write fails, the business write fails with it.
+acting user, the node's counters and its outbox (``tx.changes``, the edge's change store).
+``Tx.record`` appends a hash-chained audit event (and an outbox row carrying it) and, for a
+changed record, an outbox row with the record. Counters are read under the write lock and written
+back before commit, so sequences stay contiguous; if the audit write fails, the business write
+fails with it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from edge.change_store import SqliteChangeStore
 from edge.columns import canonical_json, utc_text
 from edge.db import Database, raw_connection
 from edge.errors import SetupError
 from edge.tables import AuditEvent, NodeState
+from sync.change_store import NewChange
 from sync.hlc import HybridLogicalClock, Stamp
 from sync.vocabulary import Role
 
@@ -69,11 +72,11 @@ def audit_hash(event: AuditEvent) -> str:
 
 @dataclass
 class NodeCounters:
-    """The node_state columns a write advances; read at BEGIN, written back before COMMIT."""
+    """The node_state columns a write advances; read at BEGIN, written back before COMMIT
+    (the outbox counter is the change store's ``newest_seq``)."""
 
     node_id: str
     site_id: str
-    outbox_seq: int
     audit_seq: int
     audit_hash: str
 
@@ -83,10 +86,6 @@ _SELECT_NODE = (
 )
 _UPDATE_NODE = (
     "UPDATE node_state SET hlc_last = ?, outbox_seq = ?, audit_seq = ?, audit_hash = ? WHERE id = 1"
-)
-_INSERT_OUTBOX = (
-    "INSERT INTO outbox (seq, hlc, entity, entity_id, op, payload, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_AUDIT = (
     "INSERT INTO audit_event (seq, node_id, hlc, actor, action, entity, entity_id, details, at, "
@@ -107,6 +106,7 @@ class Tx:
         session: AsyncSession,
         raw: sqlite3.Connection,
         node: NodeCounters,
+        changes: SqliteChangeStore,
         clock: HybridLogicalClock,
         now: datetime,
         actor: Actor,
@@ -114,6 +114,7 @@ class Tx:
         self.session = session
         self.raw = raw
         self.node = node
+        self.changes = changes
         self.clock = clock
         self.now = now
         self.actor = actor
@@ -127,10 +128,8 @@ class Tx:
     ) -> str:
         """Queue a record for replication; returns the change's HLC."""
         hlc = self.stamp()
-        self.node.outbox_seq += 1
-        self.raw.execute(
-            _INSERT_OUTBOX,
-            (self.node.outbox_seq, hlc, entity, entity_id, op, canonical_json(payload), self._at),
+        self.changes.add(
+            NewChange(self.node.node_id, hlc, entity, entity_id, op, payload), self.now
         )
         return hlc
 
@@ -208,11 +207,13 @@ class Journal:
             row = raw.execute(_SELECT_NODE).fetchone()
             if row is None:
                 raise SetupError(f"{self.db.path} has no node state (run prep-edge init)")
-            node = NodeCounters(*row)
-            tx = Tx(session, raw, node, self.clock, now, actor)
+            node_id, site_id, outbox_seq, audit_seq, audit_hash = row
+            node = NodeCounters(node_id, site_id, audit_seq, audit_hash)
+            changes = SqliteChangeStore(raw, node_id, outbox_seq)
+            tx = Tx(session, raw, node, changes, self.clock, now, actor)
             yield tx
             await session.flush()  # business rows first, so a failing constraint stops the write
             raw.execute(
                 _UPDATE_NODE,
-                (self.clock.last.encode(), node.outbox_seq, node.audit_seq, node.audit_hash),
+                (self.clock.last.encode(), changes.newest_seq, node.audit_seq, node.audit_hash),
             )

@@ -12,12 +12,14 @@ from typing import Any
 import asyncpg
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.change_store import PostgresChangeStore
 from hub.tables import Node
+from sync.change_store import HUB_ORIGIN, NewChange
 from sync.hlc import Stamp
 from sync.pii import PiiCipher
 from sync.wire import ConflictNotice
 
-HUB = "hub"
+HUB = HUB_ORIGIN  # the origin of feed rows the hub writes
 
 
 @dataclass
@@ -29,23 +31,26 @@ class Applied:
 
 
 async def driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection under ``session``, inside its transaction."""
+    """The asyncpg connection under ``session``, inside its transaction.
+
+    SQLAlchemy begins the driver's transaction lazily, at the session's first statement; without
+    one, statements sent straight to asyncpg would each commit on their own (locks released at
+    once, nothing rolled back), so the transaction is begun here when it has not been yet.
+    """
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+    if not conn.is_in_transaction():
+        await connection.exec_driver_sql("SELECT 1")  # SQLAlchemy's BEGIN (READ ONLY in reads)
+    return conn
 
 
 async def append_feed(
     conn: asyncpg.Connection, site_id: str, rows: list[tuple[Any, ...]], now: datetime
 ) -> None:
     """Append ``(entity, entity_id, op, payload, hlc, origin)`` rows to the site's feed."""
-    if not rows:
-        return
-    await conn.executemany(
-        "INSERT INTO feed (site_id, entity, entity_id, op, payload, hlc, origin, at)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)",
-        [(site_id, e, i, op, json.dumps(p), hlc, origin, now) for e, i, op, p, hlc, origin in rows],
-    )
+    changes = [NewChange(origin, hlc, e, i, op, p) for e, i, op, p, hlc, origin in rows]
+    await PostgresChangeStore(conn, site_id).append(changes, now)
 
 
 def instant(value: Any) -> datetime | None:
