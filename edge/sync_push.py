@@ -13,10 +13,11 @@ them again under its own key); at rest they only ever exist sealed, on either si
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from edge.columns import utc_text
 from edge.db import raw_connection
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from edge.hub_link import HubLink
 
 BATCH_CHANGES = 2000
+
+_json = msgspec.json.Decoder().decode  # the outbox holds this node's own well-formed JSON
 
 _PENDING = (
     "SELECT seq, hlc, entity, entity_id, op, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
@@ -65,18 +68,12 @@ async def push_pending(
         report.high_water = pushed
         if not rows:
             return report
+        pii = services.pii
         batch = PushBatch(
             node_id=link.node_id,
             generation=generation,
             changes=[
-                Change.model_construct(  # this node's own committed rows: already well formed
-                    seq=seq,
-                    hlc=hlc,
-                    entity=entity,
-                    entity_id=entity_id,
-                    op=op,
-                    payload=wire_payload(entity, json.loads(payload), services.pii),
-                )
+                Change(seq, hlc, entity, entity_id, op, wire_payload(entity, _json(payload), pii))
                 for seq, hlc, entity, entity_id, op, payload in rows
             ],
         )
