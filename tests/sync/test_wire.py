@@ -131,9 +131,8 @@ class EdgeJournal:
         self._change("audit_event", str(self.audit_seq), "append", event)
 
     def _change(self, entity: str, entity_id: str, op: str, payload: dict[str, Any]) -> None:
-        fields = {"entity": entity, "entity_id": entity_id, "op": op, "payload": payload}
         seq = len(self.changes) + 1
-        self.changes.append(Change(seq=seq, hlc=self._stamp(), **fields))
+        self.changes.append(Change(seq, self._stamp(), entity, entity_id, op, payload))
 
 
 def booking_writes(seed: int, changes: int) -> PushBatch:
