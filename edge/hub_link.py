@@ -20,9 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.errors import HubRefused, HubUnreachable
 from sync.signing import public_key_text, sign_request
+from sync.snapshot import SnapshotPage, decode_snapshot
+from sync.sync_errors import WireError
 from sync.wire import CONTENT_TYPE, PullPage, PushAck, PushBatch, decode_pull, encode_push
 
 PULL_MAX_RAW_BYTES = 64 * 1024 * 1024
+SNAPSHOT_MAX_RAW_BYTES = 64 * 1024 * 1024
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
@@ -114,6 +117,20 @@ class HubLink:
         target = "/sync/v1/pull?" + urlencode(query)
         answer = await self.call("GET", target)
         return decode_pull(answer.body, max_raw_bytes=PULL_MAX_RAW_BYTES), answer
+
+    async def snapshot(self, cursor: str | None, limit: int) -> SnapshotPage:
+        """A page of the hub's current state of this node's buckets (``GET /snapshot``); the
+        first page of a new snapshot without a cursor. A malformed page is a refusal."""
+        query: dict[str, str | int] = {"limit": limit}
+        if cursor is not None:
+            query["cursor"] = cursor
+        answer = await self.call("GET", "/sync/v1/snapshot?" + urlencode(query))
+        try:
+            return decode_snapshot(answer.body, max_raw_bytes=SNAPSHOT_MAX_RAW_BYTES)
+        except WireError as exc:
+            raise HubRefused(
+                f"the hub's snapshot page is malformed: {exc.message}", answer.status, "bad_page"
+            ) from None
 
     async def head_blob(self, sha256: str) -> BlobOffset | None:
         """How much of a blob the hub holds (``HEAD /blobs/{sha256}``); None if nothing."""

@@ -13,6 +13,9 @@ nothing. What the hub sends and how it lands here:
 - document metadata: review fields are the hub's (documents uploaded elsewhere: not yet).
 - anything else is skipped and counted (a newer hub may send kinds this node does not know).
 
+When the hub answers ``snapshot_required`` instead, ``pull_all`` stops and says so; the round
+bootstraps from a snapshot (``edge.sync_bootstrap``, which reuses the rules above) and pulls on.
+
 State this node changes because of a pull is audited under the actor ``sync``; a booking of
 this node that loses a collision also goes to the outbox, so the hub sees the same decision.
 """
@@ -25,13 +28,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from edge.columns import canonical_json, insert_row, load_row, update_row, utc_text
-from edge.errors import HubRefused
 from edge.journal import Actor, Tx
 from edge.pii import PiiCipher
 from edge.services import EdgeServices
 from edge.tables import Booking, Conflict
 from sync.conflicts import conflict_id
-from sync.merge import ACTIVE_STATUSES, BookingClaim, keeper, keeper_rule, merge_status
+from sync.merge import (
+    ACTIVE_STATUSES,
+    BookingClaim,
+    keeper,
+    keeper_rule,
+    merge_status,
+    pulled_status,
+)
 from sync.vocabulary import LONGEST_BOOKING, Role
 from sync.wire import FeedChange, PullPage
 
@@ -52,21 +61,21 @@ class PullReport:
     checkpoint: int = 0
     skipped_kinds: dict[str, int] = field(default_factory=dict)
     hub_bundle_version: int | None = None  # the hub's newest reference bundle, if it said
+    snapshot_required: bool = (
+        False  # the hub wants a snapshot bootstrap first (edge.sync_bootstrap)
+    )
 
 
 async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMIT) -> PullReport:
     report = PullReport()
     health = _outbox_health(services)
     while True:
-        checkpoint = await _checkpoint(services)
+        checkpoint = await pull_checkpoint(services)
         page, answer = await link.pull(checkpoint, limit, health)
         report.hub_bundle_version = answer.bundle_version
-        if page.snapshot_required:
-            raise HubRefused(
-                "this node is past the hub's tombstone horizon and must bootstrap from a snapshot",
-                409,
-                "snapshot_required",
-            )
+        if page.snapshot_required:  # below the feed horizon, or new with a long feed
+            report.snapshot_required = True
+            return report
         await apply_page(services, page, report)
         report.pages += 1
         report.checkpoint = page.checkpoint
@@ -88,7 +97,7 @@ def _outbox_health(services: EdgeServices) -> dict[str, int]:
     return health
 
 
-async def _checkpoint(services: EdgeServices) -> int:
+async def pull_checkpoint(services: EdgeServices) -> int:
     row = services.db.lookup("SELECT pull_checkpoint FROM sync_state WHERE id = 1", ())
     return int(row[0]) if row else 0
 
@@ -96,7 +105,7 @@ async def _checkpoint(services: EdgeServices) -> int:
 async def apply_page(services: EdgeServices, page: PullPage, report: PullReport) -> None:
     """Apply one page and store its checkpoint, in one transaction (all or nothing)."""
     now = services.clock.now()
-    if not page.changes and page.checkpoint == await _checkpoint(services):
+    if not page.changes and page.checkpoint == await pull_checkpoint(services):
         return  # nothing to apply, nothing to move: no write at all
     async with services.journal.write(SYNC_ACTOR, now) as tx:
         mine = tx.node.node_id
@@ -126,11 +135,11 @@ async def apply_page(services: EdgeServices, page: PullPage, report: PullReport)
 
 def _apply(tx: Tx, services: EdgeServices, change: FeedChange, report: PullReport) -> bool:
     if change.entity == "conflict" and change.op == "upsert":
-        _apply_conflict(tx, change.payload)
+        apply_conflict(tx, change.payload)
     elif change.entity == "renter" and change.op == "upsert":
-        _apply_renter(tx, change.payload, services.pii)
+        apply_renter(tx, change.payload, services.pii)
     elif change.entity == "document" and change.op == "upsert":
-        _apply_document(tx.raw, change.payload)
+        apply_document_review(tx.raw, change.payload)
     else:
         kind = f"{change.entity}.{change.op}"
         report.skipped_kinds[kind] = report.skipped_kinds.get(kind, 0) + 1
@@ -138,9 +147,10 @@ def _apply(tx: Tx, services: EdgeServices, change: FeedChange, report: PullRepor
     return True
 
 
-_COLUMNS = tuple(column.name for column in Booking.__table__.columns)  # type: ignore[attr-defined]
-_INSERT_BOOKING = (
-    f"INSERT INTO booking ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"  # noqa: S608
+BOOKING_COLUMNS = tuple(c.name for c in Booking.__table__.columns)  # type: ignore[attr-defined]
+INSERT_BOOKING = (
+    f"INSERT INTO booking ({', '.join(BOOKING_COLUMNS)})"  # noqa: S608 - column names only
+    f" VALUES ({', '.join('?' for _ in BOOKING_COLUMNS)})"
 )
 _CHUNK = 500
 
@@ -148,12 +158,7 @@ _CHUNK = 500
 def _apply_bookings(tx: Tx, payloads: list[dict[str, Any]], report: PullReport) -> dict[str, int]:
     """The page's bookings: new ones inserted together, known ones moved forward one by one,
     then every active one that now overlaps a local booking settled by the keeper rule."""
-    folded: dict[str, dict[str, Any]] = {}
-    for payload in payloads:
-        earlier = folded.get(payload["id"])
-        if earlier is not None:
-            payload = {**payload, "status": merge_status(earlier["status"], payload["status"])}
-        folded[payload["id"]] = payload
+    folded = {payload["id"]: payload for payload in payloads}  # the hub's newest word on each
     ids = list(folded)
     known: set[str] = set()
     for index in range(0, len(ids), _CHUNK):
@@ -162,14 +167,15 @@ def _apply_bookings(tx: Tx, payloads: list[dict[str, Any]], report: PullReport) 
         query = f"SELECT id FROM booking WHERE id IN ({marks})"  # noqa: S608 - placeholders only
         known.update(row[0] for row in tx.raw.execute(query, chunk))
     fresh = [p for ident, p in folded.items() if ident not in known]
-    tx.raw.executemany(_INSERT_BOOKING, (_booking_row(p) for p in fresh))
+    tx.raw.executemany(INSERT_BOOKING, (_booking_row(p) for p in fresh))
     updated = 0
     for ident in known:
         updated += _update_booking(tx, folded[ident])
     touched = [p["id"] for p in fresh] + [
         i for i in known if folded[i]["status"] in ACTIVE_STATUSES
     ]
-    conflicts = _settle(tx, touched, report)
+    conflicts = settle_overlaps(tx, touched)
+    report.conflicts += conflicts
     return {"bookings_received": len(fresh), "bookings_updated": updated, "conflicts": conflicts}
 
 
@@ -186,7 +192,7 @@ def _booking_row(p: dict[str, Any]) -> tuple[Any, ...]:
         "origin_node": p.get("origin_node") or "hub",
         "paid": bool(p.get("paid")),
     }
-    return tuple(values.get(name) for name in _COLUMNS)
+    return tuple(values.get(name) for name in BOOKING_COLUMNS)
 
 
 def _stored(value: str | None) -> str | None:
@@ -198,7 +204,7 @@ def _update_booking(tx: Tx, payload: dict[str, Any]) -> int:
     local = load_row(tx.raw, Booking, incoming.id)
     if local is None:
         return 0
-    status = merge_status(local.status, incoming.status)
+    status = pulled_status(local.status, payload)
     if (status, incoming.paid) == (local.status, local.paid):
         return 0
     local.status, local.paid = status, incoming.paid
@@ -221,8 +227,9 @@ _OVERLAPS = (  # bounded below by the longest booking, so the index range scan s
 _STARTS = "SELECT starts_at FROM booking WHERE id = ?"
 
 
-def _settle(tx: Tx, ids: list[str], report: PullReport) -> int:
-    """Settle every overlap between the page's active bookings and the node's others."""
+def settle_overlaps(tx: Tx, ids: list[str]) -> int:
+    """Settle every overlap between these active bookings and the node's others (the keeper
+    rule; the loser becomes ``conflict`` and a Conflict opens); how many were settled."""
     now = utc_text(tx.now)
     pairs: list[tuple[str, str]] = []
     for ident in ids:
@@ -244,7 +251,6 @@ def _settle(tx: Tx, ids: list[str], report: PullReport) -> int:
             loser.id,
             keeper_rule(_claim(a, tx.node.node_id), _claim(b, tx.node.node_id)),
         )
-        report.conflicts += 1
         settled += 1
     return settled
 
@@ -334,7 +340,7 @@ def _open_conflict(tx: Tx, keeper_id: str, loser_id: str, rule: str) -> None:
     )
 
 
-def _apply_conflict(tx: Tx, payload: dict[str, Any]) -> None:
+def apply_conflict(tx: Tx, payload: dict[str, Any]) -> None:
     incoming = Conflict.model_validate(payload)
     local = load_row(tx.raw, Conflict, incoming.id)
     if local is None:
@@ -361,7 +367,7 @@ _UPSERT_RENTER = (
 )
 
 
-def _apply_renter(tx: Tx, payload: dict[str, Any], pii: PiiCipher) -> None:
+def apply_renter(tx: Tx, payload: dict[str, Any], pii: PiiCipher) -> None:
     raw = tx.raw
     row = raw.execute(_RENTER_STAMP, (payload["id"],)).fetchone()
     if row is not None and row[0] >= payload["updated_hlc"]:
@@ -387,7 +393,7 @@ def _apply_renter(tx: Tx, payload: dict[str, Any], pii: PiiCipher) -> None:
 _REVIEW = "UPDATE document SET review_status = ?, updated_hlc = ? WHERE id = ? AND updated_hlc < ?"
 
 
-def _apply_document(raw: sqlite3.Connection, payload: dict[str, Any]) -> None:
+def apply_document_review(raw: sqlite3.Connection, payload: dict[str, Any]) -> None:
     raw.execute(
         _REVIEW,
         (payload["review_status"], payload["updated_hlc"], payload["id"], payload["updated_hlc"]),

@@ -1,5 +1,10 @@
 """One sync round (push, document files, pull, reference bundle) and the link's state.
 
+When the hub answers a pull with ``snapshot_required`` (this node is below its site's feed
+horizon, or new with a long feed), the round bootstraps from a snapshot after its push
+(``edge.sync_bootstrap``) and pulls on from the snapshot's ``as_of``; a bootstrap an earlier
+round left unfinished is resumed before the pull.
+
 The scheduler asks ``SyncRunner.tick`` every few seconds; a round runs when it is due. While the
 hub is unreachable the delay doubles up to ``sync.max_backoff_seconds``, with jitter so a fleet
 that lost its hub together does not come back in one wave; the node keeps serving throughout.
@@ -31,6 +36,7 @@ if TYPE_CHECKING:  # the hub link (and httpx) load with the first round, not at 
     import httpx
 
     from edge.hub_link import HubLink
+    from edge.sync_bootstrap import BootstrapReport
 
 log = logging.getLogger("prep.edge.sync")
 
@@ -45,8 +51,10 @@ class RoundReport:
     reference_version: int | None = None  # a newer bundle installed this round
     bundle_error: str | None = None
     retry_after_s: float | None = None  # the hub asked for a pause (429 Retry-After)
+    bootstrap: BootstrapReport | None = None  # a snapshot was applied this round
 
     def summary(self) -> dict[str, Any]:
+        boot = self.bootstrap
         return {
             "outcome": self.outcome,
             "pushed": self.push.sent,
@@ -56,7 +64,15 @@ class RoundReport:
             "pulled": self.pull.applied,
             "skipped": self.pull.skipped,
             "checkpoint": self.pull.checkpoint,
-            "conflicts": self.push.conflicts + self.pull.conflicts,
+            "conflicts": self.push.conflicts
+            + self.pull.conflicts
+            + (boot.conflicts if boot else 0),
+            "snapshot_as_of": boot.as_of if boot else None,
+            "snapshot_pages": boot.pages if boot else None,
+            "snapshot_rows": boot.received if boot else None,
+            "snapshot_inserted": boot.inserted if boot else None,
+            "snapshot_kept_local": boot.kept_local if boot else None,
+            "snapshot_resumed": boot.resumed if boot else None,
             "blobs_uploaded": self.blobs,
             "reference_installed": self.reference_version,
             "bundle_error": self.bundle_error,
@@ -149,7 +165,7 @@ class SyncRunner:
                 services, link, state["generation"], services.settings.sync.batch_changes
             )
             report.blobs = await upload_missing_blobs(services, link)
-            report.pull = await pull_all(services, link, services.settings.sync.page_limit)
+            report.pull, report.bootstrap = await _pull_or_bootstrap(services, link)
             offered = report.pull.hub_bundle_version
             if offered is not None and offered > services.reference.version:
                 report.reference_version = await self._refresh_bundle(link, report)
@@ -164,6 +180,36 @@ class SyncRunner:
         if report.outcome not in ("ok", "not_enrolled"):  # a lone node is not a warning
             log.warning("sync %s: %s", report.outcome, report.error)
         return report
+
+
+async def _pull_or_bootstrap(
+    services: EdgeServices, link: HubLink
+) -> tuple[PullReport, BootstrapReport | None]:
+    """Pull; on ``snapshot_required`` bootstrap and pull again (a second time at most, when
+    the hub compacted past the first snapshot while it was being read)."""
+    from edge.sync_bootstrap import bootstrap, bootstrap_pending
+
+    limit = services.settings.sync.page_limit
+    boot = await bootstrap(services, link) if await bootstrap_pending(services) else None
+    pull = await pull_all(services, link, limit)
+    for _ in range(2):
+        if not pull.snapshot_required:
+            break
+        boot = await bootstrap(services, link, report=boot)
+        pull = _added(pull, await pull_all(services, link, limit))
+    if pull.snapshot_required:
+        raise HubRefused("the hub still asks for a snapshot after two", 409, "snapshot_required")
+    return pull, boot
+
+
+def _added(before: PullReport, after: PullReport) -> PullReport:
+    after.pages += before.pages
+    after.applied += before.applied
+    after.skipped += before.skipped
+    after.conflicts += before.conflicts
+    for kind, count in before.skipped_kinds.items():
+        after.skipped_kinds[kind] = after.skipped_kinds.get(kind, 0) + count
+    return after
 
 
 async def read_link(services: EdgeServices) -> dict[str, Any]:

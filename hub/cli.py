@@ -33,6 +33,7 @@ COMMANDS: dict[str, Command] = {
     "admin create": run.run_admin_create,
     "enroll-token": run.run_enroll_token,
     "publish-refdb": run.run_publish_refdb,
+    "compact-feed": run.run_compact_feed,
 }
 
 
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_admin(commands)
     _add_enroll_token(commands)
     _add_publish_refdb(commands)
+    _add_compact_feed(commands)
     return parser
 
 
@@ -141,3 +143,33 @@ def _add_publish_refdb(commands: _Commands) -> None:
     )
     cmd.add_argument("file", type=Path, metavar="FILE", help="the bundle's SQLite file")
     cmd.set_defaults(name="publish-refdb")
+
+
+def _keep_days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {text!r}") from None
+    if not 0 <= days <= 36_500:
+        raise argparse.ArgumentTypeError(f"--keep-days must be 0 to 36500, not {text}")
+    return days
+
+
+def _add_compact_feed(commands: _Commands) -> None:
+    cmd = commands.add_parser(
+        "compact-feed",
+        help="remove superseded rows and old tombstones from the sync feed",
+        description="Remove feed rows that a later row of the same entity supersedes, and "
+        "tombstones, once older than --keep-days; each site's feed horizon rises to the highest "
+        "row removed. An edge whose checkpoint is below its site's horizon re-bootstraps from a "
+        "snapshot on its next sync (after pushing). Safe to repeat and to run while the hub "
+        "serves: each window of rows is cut in a short transaction of its own.",
+    )
+    cmd.add_argument(
+        "--keep-days",
+        type=_keep_days,
+        default=30.0,
+        metavar="N",
+        help="keep every row written in the last N days (default: 30)",
+    )
+    cmd.set_defaults(name="compact-feed")

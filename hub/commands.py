@@ -152,3 +152,37 @@ def run_publish_refdb(args: argparse.Namespace) -> int:
     )
     print(f"published reference bundle version {row.version} ({row.sha256[:16]}) at {row.path}")
     return 0
+
+
+def run_compact_feed(args: argparse.Namespace) -> int:
+    from hub.sync_compaction import SiteCompaction, compact_feed
+
+    settings = DatabaseSettings.load(**_config(args))
+    now = datetime.now(UTC)
+
+    def progress(site: SiteCompaction) -> None:
+        print(
+            f"  site {site.site_id}: {site.examined:,} old rows examined, {site.removed:,} removed",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def go() -> Any:
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            return await compact_feed(db, now, args.keep_days, progress)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(go())
+    cutoff = report.cutoff.isoformat(timespec="seconds")
+    if not report.sites:
+        print(f"feed: no rows older than {cutoff}; nothing to compact")
+        return 0
+    print(f"feed: {report.removed:,} rows removed from {len(report.sites)} sites (before {cutoff})")
+    for site in report.sites:
+        horizon = f"horizon {site.horizon}" if site.horizon is not None else "horizon unchanged"
+        print(
+            f"  {site.site_id}: {site.removed:,} of {site.examined:,} old rows removed, {horizon}"
+        )
+    return 0

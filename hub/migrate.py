@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD_REVISION = "0002"  # the newest file in migrations/versions (a test keeps this true)
+HEAD_REVISION = "0003"  # the newest file in migrations/versions (a test keeps this true)
 MIGRATION_LOCK = 7_072_101_112  # pg_advisory_xact_lock key: "prep" in spirit, any constant works
 
 

@@ -4,6 +4,13 @@ Feed rows of one site are written under the site's advisory lock (push, hub-side
 they commit in ``hub_seq`` order for that site: a reader can never see row N+1 while row N is
 still to come, and a checkpoint never skips a change. The page answers the new checkpoint
 (the last row read) and whether more follows.
+
+Instead of changes, the answer is ``snapshot_required`` (the node bootstraps from
+``GET /sync/v1/snapshot``, then pulls from its ``as_of``) when the checkpoint is below the
+site's feed horizon (compaction may have removed rows it has not seen, tombstones among them),
+or when the checkpoint is 0 and the feed holds more than one page: a new node is faster
+loaded from a snapshot than by replaying the feed. The horizon is read after the rows, so a
+compaction that commits in between is seen (it raises the horizon in its own transaction).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ _PAGE = (
     "SELECT hub_seq, hlc, origin, entity, entity_id, op, payload FROM feed"
     " WHERE site_id = $1 AND hub_seq > $2 ORDER BY hub_seq LIMIT $3"
 )
+_HORIZON = "SELECT feed_horizon FROM site WHERE id = $1"
 
 
 def opened(entity: str, payload: dict[str, Any], pii: PiiCipher | None) -> dict[str, Any]:
@@ -53,6 +61,16 @@ async def pull_page(
     conn = await driver(session)
     rows = await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
     more = len(rows) > limit
+    horizon = await conn.fetchval(_HORIZON, node.site_id) or 0
+    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
+    if checkpoint < horizon or (checkpoint == 0 and more):
+        return PullPage(
+            changes=[],
+            checkpoint=checkpoint,
+            more=False,
+            snapshot_required=True,
+            hub_time_ms=epoch_ms(now),
+        )
     rows = rows[:limit]
     changes = [
         FeedChange(
@@ -70,7 +88,6 @@ async def pull_page(
         )
         for row in rows
     ]
-    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
     return PullPage(
         changes=changes,
         checkpoint=rows[-1]["hub_seq"] if rows else checkpoint,

@@ -131,6 +131,7 @@ class Site(HubModel, table=True):
     profile: dict[str, Any] = _json()  # the scenario's ``site`` shape: permits, zoning, ...
     field_stamps: dict[str, Any] = _json()
     updated_hlc: str
+    feed_horizon: int = _bigint(default=0)  # feed rows at or below it may be compacted away
 
 
 class Resource(HubModel, table=True):
@@ -324,10 +325,20 @@ class RequestNonce(HubModel, table=True):
 
 
 class Feed(HubModel, table=True):
-    """The pull log: every change the hub accepted, read per site in ``hub_seq`` order."""
+    """The pull log: every change the hub made, read per site in ``hub_seq`` order.
+
+    ``op`` is ``upsert`` (the payload is the entity's whole replicated state) or ``delete`` (a
+    tombstone: the payload is ``{"id": entity_id}``). ``prep-hub compact-feed`` removes rows a
+    later row of the same entity supersedes, and tombstones, once older than its horizon; the
+    site's ``feed_horizon`` then says below which checkpoint a node must bootstrap from a
+    snapshot (``hub.sync_compaction``).
+    """
 
     __tablename__ = "feed"
-    __table_args__ = (Index("ix_feed_site_seq", "site_id", "hub_seq"),)
+    __table_args__ = (
+        Index("ix_feed_site_seq", "site_id", "hub_seq"),
+        Index("ix_feed_site_entity", "site_id", "entity", "entity_id", "hub_seq"),
+    )
     hub_seq: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=False), primary_key=True)
     )

@@ -1,13 +1,15 @@
-"""Sync API (``/sync/v1``): enrol, push and pull, every request signed by the node's key.
+"""Sync API (``/sync/v1``): enrol, push, pull and snapshot, every request signed by the node's key.
 
 Handlers are thin: read the raw body (signatures cover the exact bytes), open one write
-transaction, authenticate the node, hand over to ``hub.sync_push`` / ``hub.sync_pull``.
+transaction, authenticate the node, hand over to ``hub.sync_push`` / ``hub.sync_pull`` /
+``hub.sync_snapshot``.
 At most ``limits.max_inflight_pushes`` pushes are applied at once; beyond that the answer is
 429 with ``Retry-After``, so a fleet coming back online queues itself instead of the database.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import asyncpg
@@ -24,7 +26,9 @@ from hub.services import HubServices
 from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
 from hub.sync_pull import BUNDLE_HEADER, MAX_PAGE, latest_bundle_version, pull_page, record_health
 from hub.sync_push import apply_push, check_clock
+from hub.sync_snapshot import MAX_SNAPSHOT_PAGE, SNAPSHOT_PAGE, snapshot_page
 from sync.pii import PiiCipher
+from sync.snapshot import SNAPSHOT_CONTENT_TYPE, encode_snapshot
 from sync.sync_errors import BatchTooLarge, WireError
 from sync.wire import CONTENT_TYPE, decode_push, encode_pull
 
@@ -127,4 +131,23 @@ async def pull(
     return Response(encode_pull(page), media_type=CONTENT_TYPE, headers=headers)
 
 
-ROUTES: list[Any] = [enroll_node, push, pull]
+@get("/snapshot", tags=["sync"])
+async def snapshot(
+    request: Request[Any, Any, Any],
+    services: Services,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_SNAPSHOT_PAGE)] = SNAPSHOT_PAGE,
+    cursor: Annotated[str | None, Parameter(min_length=1, max_length=1024)] = None,
+) -> Response[bytes]:
+    """A page of the current state of the node's buckets (``sync.snapshot``); without a
+    cursor, the first page of a new snapshot, which fixes its ``as_of`` feed position."""
+    limits = services.settings.limits
+    signed = await _signed(request)
+    now = services.clock.now()
+    async with services.db.write() as session:
+        node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
+        page = await snapshot_page(session, node, cursor, limit, now, _pii(services))
+    body = await asyncio.to_thread(encode_snapshot, page)  # deflate lets the loop run meanwhile
+    return Response(body, media_type=SNAPSHOT_CONTENT_TYPE)
+
+
+ROUTES: list[Any] = [enroll_node, push, pull, snapshot]

@@ -107,3 +107,98 @@ async def hub_side_booking(
             conn, site_id, [("booking", booking_id, "upsert", payload, hlc, "hub")], now
         )
     return booking_id
+
+
+# --- snapshot bootstrap (tests/contract/test_snapshot.py) ----------------------------------------
+
+
+def edge_rows(services: Any, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Rows of the edge's database, read beside the running node."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(services.settings.database_path)) as db:
+        return db.execute(sql, params).fetchall()
+
+
+async def hub_bookings_in_feed(
+    db: Database,
+    site_id: str,
+    resource_id: str,
+    renter_id: str,
+    starts: list[str],
+    at: Any,
+    *,
+    hours: int = 2,
+    status: str = "confirmed",
+) -> list[str]:
+    """Bookings the hub accepted online (origin ``hub``), each with its row in the site's feed
+    written ``at``; ``starts`` are UTC ISO instants, confirmation stamps ascend with them."""
+    from datetime import datetime, timedelta
+
+    from hub.sync_feed import append_feed, booking_payload, driver
+    from sync.hlc import Stamp
+
+    ids = []
+    async with db.write() as session:
+        conn = await driver(session)
+        feed = []
+        for start in starts:
+            begins = datetime.fromisoformat(start)
+            wall = int(begins.timestamp() * 1000) - 10**9  # confirmed well before the slot
+            booking_id, stamp = str(uuid7(wall)), Stamp(wall, 0, "hub").encode()
+            row = await conn.fetchrow(
+                "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at,"
+                " status, price_cents, quote, paid, confirmed_hlc, origin_node, created_at,"
+                " updated_at, updated_hlc) VALUES ($1, $2, $3, $4, $5, $6, $7, 6000,"
+                ' \'{"total_cents": 6000, "currency": "USD"}\'::jsonb, false, $8, \'hub\', $9,'
+                " $9, $8) RETURNING *",
+                booking_id, site_id, resource_id, renter_id, begins,
+                begins + timedelta(hours=hours), status, stamp, begins - timedelta(days=20),
+            )  # fmt: skip
+            payload = booking_payload(row)
+            feed.append(("booking", booking_id, "upsert", payload, stamp, "hub"))
+            ids.append(booking_id)
+        await append_feed(conn, site_id, feed, at)
+    return ids
+
+
+async def hub_update_booking(db: Database, booking_id: str, now: Any, **values: Any) -> None:
+    """Change a hub booking (e.g. ``status``, ``paid``) and feed its new state to the site."""
+    from hub.sync_feed import append_feed, booking_payload, driver
+
+    async with db.write() as session:
+        conn = await driver(session)
+        old = await conn.fetchrow(
+            "SELECT updated_hlc, site_id FROM booking WHERE id = $1", booking_id
+        )
+        wall, counter, _ = old["updated_hlc"].split("-", 2)
+        stamp = f"{wall}-{int(counter) + 1:05d}-hub"
+        sets = ", ".join(f"{name} = ${n}" for n, name in enumerate(values, start=3))
+        row = await conn.fetchrow(
+            f"UPDATE booking SET updated_hlc = $2, {sets} WHERE id = $1 RETURNING *",  # noqa: S608
+            booking_id, stamp, *values.values(),
+        )  # fmt: skip
+        payload = booking_payload(row)
+        feed = [("booking", booking_id, "upsert", payload, stamp, "hub")]
+        await append_feed(conn, old["site_id"], feed, now)
+
+
+async def hub_renter(db: Database, settings: Any, name: str, email: str, hlc: str) -> str:
+    """A renter known to the hub only, its email sealed under the hub's key (as at rest)."""
+    from sync.pii import PiiCipher
+
+    pii = PiiCipher(
+        settings.pii_key.get_secret_value(), settings.blind_index_key.get_secret_value()
+    )
+    renter_id = str(uuid7(int(hlc.split("-")[0])))
+    from hub.sync_feed import driver
+
+    async with db.write() as session:
+        conn = await driver(session)
+        await conn.execute(
+            "INSERT INTO renter (id, name, profile, email_cipher, email_index, field_stamps,"
+            """ updated_hlc) VALUES ($1, $2, '{"insured": true}'::jsonb, $3, $4, '{}'::jsonb, $5)""",
+            renter_id, name, pii.seal("email", email), pii.index("email", email), hlc,
+        )  # fmt: skip
+    return renter_id
