@@ -1,14 +1,20 @@
 """The merge rules of sync as pure functions, so edge and hub settle every replica the same way.
 
-- **Booking status** only moves forward (``STATUS_RANK``), and cancel wins.
+- **Booking status** only moves forward (``STATUS_RANK``), and cancel wins. Two of the hub's
+  words are provisional, and a node takes the hub's next word over them (``pulled_status``):
+  ``conflict`` (the hub decides who waits, and gives the slot back when the keeper leaves it)
+  and a *lapse* (the hub letting an expired hold go, marked ``LAPSED`` in its feed row), which a
+  confirmation made at the node overrules: a lapse is not a user's cancel.
 - **Colliding bookings** are never merged: ``keeper`` picks the one that keeps the slot by
   DESIGN.md's rule (checked in, then paid, then earlier confirmation, then lower node id), the
   caller marks the other ``conflict`` and opens a Conflict record.
 - **Mutable records** merge per field, last writer wins by HLC text (``sync.hlc`` stamps sort as
   text), with field ownership (``FIELD_OWNERS``) and registers of fields that move together.
 
-Every rule is a maximum over a total order, so it gives the same answer whatever order replicas
-see the same updates in (commutative, associative, idempotent), which the property tests check.
+Every rule but ``pulled_status`` is a maximum over a total order, so it gives the same answer
+whatever order replicas see the same updates in (commutative, associative, idempotent), which
+the property tests check. ``pulled_status`` takes one authority's words in the order it said
+them (the hub's feed).
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ STATUS_RANK: dict[str, int] = {
 }
 
 
+# Statuses that give the slot back for good: the conflicts such a booking kept are settled.
+FREEING_STATUSES = frozenset({S.CHECKED_OUT.value, S.CANCELLED.value, S.NO_SHOW.value})
+LAPSED = "lapsed"  # a hub feed row's mark: this ``cancelled`` is the hub letting an expired hold go
+
+
 def merge_status(current: str, incoming: str) -> str:
     """The further of two statuses; between equal ranks the alphabetically first.
 
@@ -48,6 +59,23 @@ def merge_status(current: str, incoming: str) -> str:
         if status not in STATUS_RANK:
             raise ValueError(f"unknown booking status {status!r}")
     return min(current, incoming, key=lambda status: (-STATUS_RANK[status], status))
+
+
+def pulled_status(local: str, row: Mapping[str, Any]) -> str:
+    """A node's booking status once it takes ``row``, the hub's newest word on the booking.
+
+    A booking set aside (``conflict``) takes the hub's word as it comes: the hub may have given
+    it its slot back. A lapse does not undo what the node did since the hold (a confirmation,
+    a check-in): the node's push takes the booking back on the hub. Otherwise status moves
+    forward and cancel wins (``merge_status``).
+    """
+    incoming = str(row["status"])
+    merged = merge_status(local, incoming)  # refuses an unknown status
+    if local == S.CONFLICT.value:
+        return incoming
+    if row.get(LAPSED) and local != S.HOLD.value:
+        return local
+    return merged
 
 
 @dataclass(frozen=True)
