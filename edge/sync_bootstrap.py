@@ -13,10 +13,10 @@ How a page lands (the rules of ``edge.sync_pull``, applied a column at a time, n
 
 - a row whose local outbox changes the hub has not acknowledged yet stays as it is (counted as
   ``kept_local``): unacknowledged local writes are never discarded;
-- bookings: new ones inserted together (``executemany``); known ones move forward (status by
-  ``sync.merge.merge_status``, payment as the hub says); then every active booking with an
-  unacknowledged local change is settled against what overlaps it by the keeper rule
-  (``settle_overlaps``: the loser becomes ``conflict`` and a Conflict opens, as on a pull);
+- bookings: new ones inserted together (``executemany``); known ones take the hub's status
+  as a pull does (``sync.merge.pulled_status``) and its word on payment; then every active
+  booking with an unacknowledged local change is settled against what overlaps it by the
+  keeper rule (``settle_overlaps``: the loser becomes ``conflict`` and a Conflict opens);
 - resources: the node owns them, so only unknown ones are added (a booking needs its station);
 - renters (newer stamp wins, contacts sealed under this node's key), conflicts (newer decision
   wins) and document review fields as on a pull.
@@ -45,7 +45,7 @@ from edge.sync_pull import (
     apply_renter,
     settle_overlaps,
 )
-from sync.merge import ACTIVE_STATUSES, merge_status
+from sync.merge import ACTIVE_STATUSES, pulled_status
 from sync.snapshot import SnapshotPage, SnapshotTable
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _move_forward(
             r.kept_local += 1
             continue
         was_status, was_paid, was_confirmed, was_stamp = local[ident]
-        merged = merge_status(was_status, status)
+        merged = pulled_status(was_status, {"status": status})  # the pull's rule
         if (merged, paid) == (was_status, bool(was_paid)):
             continue
         updates.append(

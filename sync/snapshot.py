@@ -74,6 +74,7 @@ TABLES: dict[str, dict[str, str]] = {  # in the order an edge applies them
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _STAMP = re.compile(r"[0-9]{13}-[0-9]{5}-.{1,64}", re.DOTALL)
 _INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_NONE = type(None)
 
 
 @dataclass(frozen=True)
@@ -223,14 +224,15 @@ def _read(table: str, name: str, kind: str, col: Any, rows: int) -> list[Any]:
 
 def _checked(values: list[Any], kind: str, where: str) -> list[Any]:
     """``values`` if every one is of ``kind`` (JSON re-canonicalised); WireError otherwise."""
-    optional = kind.endswith("?")
     base = kind.rstrip("?")
-    present = [v for v in values if v is not None] if optional else values
-    if len(present) != len(values) and not optional:
-        raise WireError(f"{where}: null in a required column")
+    types = set(map(type, values))
+    present = values
+    if _NONE in types:
+        _check(kind.endswith("?"), f"{where}: null in a required column")
+        types.discard(_NONE)
+        present = [v for v in values if v is not None]
     if not present:
         return values
-    types = set(map(type, present))
     expected = {INT: int, BOOL: bool}.get(base, str)
     _check(types == {expected}, f"{where}: expected {base} values")
     _VALIDATORS.get(base, _accept)(present, where)

@@ -132,8 +132,8 @@ async def hub_bookings_in_feed(
     hours: int = 2,
     status: str = "confirmed",
 ) -> list[str]:
-    """Bookings the hub accepted online (origin ``hub``), each with its row in the site's feed
-    written ``at``; ``starts`` are UTC ISO instants, confirmation stamps ascend with them."""
+    """Bookings the hub accepted online ``at`` (origin ``hub``), each with its row in the
+    site's feed; ``starts`` are UTC ISO instants."""
     from datetime import datetime, timedelta
 
     from hub.sync_feed import append_feed, booking_payload, driver
@@ -143,9 +143,9 @@ async def hub_bookings_in_feed(
     async with db.write() as session:
         conn = await driver(session)
         feed = []
-        for start in starts:
+        for index, start in enumerate(starts):
             begins = datetime.fromisoformat(start)
-            wall = int(begins.timestamp() * 1000) - 10**9  # confirmed well before the slot
+            wall = int(at.timestamp() * 1000) + index  # confirmed when the hub took it
             booking_id, stamp = str(uuid7(wall)), Stamp(wall, 0, "hub").encode()
             row = await conn.fetchrow(
                 "INSERT INTO booking (id, site_id, resource_id, renter_id, starts_at, ends_at,"
@@ -154,7 +154,7 @@ async def hub_bookings_in_feed(
                 ' \'{"total_cents": 6000, "currency": "USD"}\'::jsonb, false, $8, \'hub\', $9,'
                 " $9, $8) RETURNING *",
                 booking_id, site_id, resource_id, renter_id, begins,
-                begins + timedelta(hours=hours), status, stamp, begins - timedelta(days=20),
+                begins + timedelta(hours=hours), status, stamp, at,
             )  # fmt: skip
             payload = booking_payload(row)
             feed.append(("booking", booking_id, "upsert", payload, stamp, "hub"))
