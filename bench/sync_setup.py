@@ -143,10 +143,11 @@ def fill_outbox(database: Path, bookings: int, *, audit_only: bool = False) -> i
         ).fetchone()
         (resource,) = db.execute("SELECT id FROM resource LIMIT 1").fetchone() or ("r-bench",)
         (renter,) = db.execute("SELECT id FROM renter LIMIT 1").fetchone() or ("t-bench",)
+        (earlier,) = db.execute("SELECT count(*) FROM outbox WHERE entity = 'booking'").fetchone()
         rows: list[tuple[Any, ...]] = []
         wall = max(int(START.timestamp() * 1000), Stamp.decode(last).wall_ms + 1)
         at = START.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+00:00"
-        for index in range(bookings):
+        for index in range(earlier, earlier + bookings):  # after the slots already booked
             wall += 1
             begins = START + timedelta(days=index // 8, hours=2 * (index % 8))
             booking_id = str(uuid7(wall))

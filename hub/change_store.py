@@ -11,14 +11,16 @@ pushes of one node never apply the same ``(node_id, seq)``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from sync.change_store import Claim, NewChange, StoredChange, UnknownOrigin, sort_batch
 
+_json = msgspec.json.Encoder().encode
+_read = msgspec.json.Decoder(dict[str, object]).decode
 SITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext($1))"  # keyed f"site:{site_id}"
 
 _APPEND = (
@@ -59,7 +61,7 @@ class PostgresChangeStore:
             [change.entity for change in changes],
             [change.entity_id for change in changes],
             [change.op for change in changes],
-            [json.dumps(change.payload) for change in changes],
+            [_json(change.payload).decode() for change in changes],
             [change.hlc for change in changes],
             [change.origin for change in changes],
             at,
@@ -104,4 +106,4 @@ class PostgresChangeStore:
 
 
 def _decoded(payload: str | dict[str, object]) -> dict[str, object]:
-    return json.loads(payload) if isinstance(payload, str) else payload
+    return _read(payload) if isinstance(payload, str) else payload

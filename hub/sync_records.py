@@ -9,7 +9,10 @@ site settings the edge's).
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
+
+import msgspec
 
 from hub.sync_feed import ApplyContext, instant
 from sync.wire import Change
@@ -17,37 +20,32 @@ from sync.wire import Change
 _instant = instant
 
 
+_AUDIT_INSERT = (
+    "INSERT INTO audit_event (node_id, seq, hlc, actor, action, entity, entity_id, details, at,"
+    " prev_hash, hash) SELECT $1, seq, hlc, actor, action, entity, entity_id, details::jsonb,"
+    " at::timestamptz, prev_hash, hash FROM unnest($2::bigint[], $3::text[], $4::text[],"
+    " $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])"
+    " AS t(seq, hlc, actor, action, entity, entity_id, details, at, prev_hash, hash)"
+    " ON CONFLICT DO NOTHING"
+)
+_EVENT_FIELDS = ("seq", "hlc", "actor", "action", "entity", "entity_id")
+_event_head = itemgetter(*_EVENT_FIELDS)
+_event_tail = itemgetter("at", "prev_hash", "hash")
+_json = msgspec.json.Encoder().encode
+
+
 class RecordApplier(ApplyContext):
     async def audit(self, changes: list[Change]) -> None:
+        """Store the events once each in one statement (PostgreSQL parses the instants), then
+        check the chain; a malformed event fails the statement and the batch with it."""
         if not changes:
             return
-        events = sorted((c.payload for c in changes), key=lambda e: int(e["seq"]))
-        columns: list[list[Any]] = [[] for _ in range(10)]
-        for e in events:
-            values = (
-                int(e["seq"]),
-                e["hlc"],
-                e["actor"],
-                e["action"],
-                e["entity"],
-                e["entity_id"],
-                json.dumps(e.get("details") or {}),
-                _instant(e["at"]),
-                e["prev_hash"],
-                e["hash"],
-            )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
-        await self.conn.execute(
-            "INSERT INTO audit_event (node_id, seq, hlc, actor, action, entity, entity_id,"
-            " details, at, prev_hash, hash) SELECT $1, seq, hlc, actor, action, entity,"
-            " entity_id, details::jsonb, at, prev_hash, hash FROM unnest($2::bigint[], $3::text[],"
-            " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[],"
-            " $10::text[], $11::text[]) AS t(seq, hlc, actor, action, entity, entity_id, details,"
-            " at, prev_hash, hash) ON CONFLICT DO NOTHING",
-            self.node.id,
-            *columns,
-        )
+        events = sorted((c.payload for c in changes), key=itemgetter("seq"))
+        rows = [
+            (*_event_head(e), _json(e.get("details") or {}).decode(), *_event_tail(e))
+            for e in events
+        ]
+        await self.conn.execute(_AUDIT_INSERT, self.node.id, *zip(*rows, strict=True))
         await self._check_chain(events)
 
     async def _check_chain(self, events: list[dict[str, Any]]) -> None:
