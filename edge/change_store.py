@@ -11,14 +11,18 @@ runs until this one ends. The one origin whose log this node applies is the hub
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+
+import msgspec
 
 from edge.columns import canonical_json, utc_text
 from edge.errors import SetupError
 from sync.change_store import HUB_ORIGIN, Claim, NewChange, StoredChange, UnknownOrigin, sort_batch
+
+_read = msgspec.json.Decoder(dict[str, Any]).decode  # the outbox holds well-formed JSON
 
 _NODE = "SELECT node_id, outbox_seq FROM node_state WHERE id = 1"
 _INSERT = (
@@ -79,7 +83,7 @@ class SqliteChangeStore:
     async def read_after(self, cursor: int, limit: int) -> list[StoredChange]:
         rows = self.raw.execute(_AFTER, (cursor, limit)).fetchall()
         return [
-            StoredChange(seq, self.node_id, hlc, entity, entity_id, op, json.loads(payload))
+            StoredChange(seq, self.node_id, hlc, entity, entity_id, op, _read(payload))
             for seq, hlc, entity, entity_id, op, payload in rows
         ]
 

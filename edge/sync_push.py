@@ -17,25 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
+from edge.change_store import SqliteChangeStore
 from edge.columns import utc_text
 from edge.db import raw_connection
 from edge.errors import HubRefused
 from edge.pii import PiiCipher
 from edge.services import EdgeServices
+from sync.change_store import StoredChange
 from sync.wire import Change, PushAck, PushBatch
 
 if TYPE_CHECKING:
     from edge.hub_link import HubLink
 
 BATCH_CHANGES = 2000
-
-_json = msgspec.json.Decoder().decode  # the outbox holds this node's own well-formed JSON
-
-_PENDING = (
-    "SELECT seq, hlc, entity, entity_id, op, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"
-)
 
 
 @dataclass
@@ -73,8 +67,15 @@ async def push_pending(
             node_id=link.node_id,
             generation=generation,
             changes=[
-                Change(seq, hlc, entity, entity_id, op, wire_payload(entity, _json(payload), pii))
-                for seq, hlc, entity, entity_id, op, payload in rows
+                Change(
+                    c.seq,
+                    c.hlc,
+                    c.entity,
+                    c.entity_id,
+                    c.op,
+                    wire_payload(c.entity, c.payload, pii),
+                )
+                for c in rows
             ],
         )
         try:
@@ -89,7 +90,7 @@ async def push_pending(
         report.high_water = ack.high_water
         if ack.high_water == pushed:  # no progress: the hub would not take the next change
             raise HubRefused(
-                f"the hub did not take change {rows[0][0]} (high-water {ack.high_water})",
+                f"the hub did not take change {rows[0].seq} (high-water {ack.high_water})",
                 409,
                 "push_not_applied",
             )
@@ -103,11 +104,11 @@ def _count(report: PushReport, ack: PushAck, sent: int) -> None:
     report.conflicts += len(ack.conflicts)
 
 
-async def _pending(services: EdgeServices, limit: int) -> tuple[int, list[Any]]:
+async def _pending(services: EdgeServices, limit: int) -> tuple[int, list[StoredChange]]:
     async with services.db.read() as session:
         raw = await raw_connection(session)
         (pushed,) = raw.execute("SELECT pushed_seq FROM sync_state WHERE id = 1").fetchone()
-        rows = raw.execute(_PENDING, (pushed, limit)).fetchall()
+        rows = await SqliteChangeStore.open(raw).read_after(pushed, limit)
     return int(pushed), rows
 
 

@@ -1,7 +1,8 @@
 """Push: apply one node's batch of outbox changes exactly once, in one transaction.
 
-The node row is locked for the batch, so pushes of one node never interleave; its ``high_water``
-is the last sequence applied. Changes at or below it are duplicates (a retry, a lost answer)
+The node's applied mark is claimed through the change store (``hub.change_store``: the node row
+locked for the batch), so pushes of one node never interleave; its ``high_water`` is the last
+sequence applied. Changes at or below it are duplicates (a retry, a lost answer)
 and are skipped; the first new change must be ``high_water + 1``, and everything after it in
 the batch is contiguous (``sync.wire`` checks), so a batch lands whole or not at all and
 ``high_water`` names exactly what the hub holds.
@@ -29,6 +30,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.change_store import SITE_LOCK, PostgresChangeStore
 from hub.errors import ClockAhead, Conflict
 from hub.sync_bookings import BookingApplier
 from hub.sync_feed import Applied, append_feed, driver
@@ -57,29 +59,24 @@ async def apply_push(
     session: AsyncSession, node: Node, batch: PushBatch, now: datetime, pii: PiiCipher
 ) -> PushAck:
     conn = await driver(session)
-    row = await conn.fetchrow(
-        "SELECT high_water, generation FROM node WHERE id = $1 FOR UPDATE", node.id
-    )
-    high_water, generation = int(row["high_water"]), row["generation"]
+    store = PostgresChangeStore(conn, node.site_id)
+    claim = await store.claim(node.id, [change.seq for change in batch.changes])  # row locked
+    generation = await conn.fetchval("SELECT generation FROM node WHERE id = $1", node.id)
     if generation is not None and generation != batch.generation:
         raise Conflict(
             "this node's database is a new generation (restored from a backup): enrol it again",
             {"generation": batch.generation},
         )
-    result = Applied()
-    fresh = [c for c in batch.changes if c.seq > high_water]
-    result.duplicates = len(batch.changes) - len(fresh)
-    if fresh and fresh[0].seq != high_water + 1:
-        return _ack(high_water, result, now)  # a gap: the node resends from high_water + 1
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"site:{node.site_id}")
-    applier = _Applier(conn, node, now, pii, result)
-    await applier.apply(fresh)
-    if fresh:
-        high_water = fresh[-1].seq
+    result = Applied(duplicates=claim.duplicates)
+    if claim.gap:
+        return _ack(claim.mark, result, now)  # the node resends from the mark
+    fresh = list(batch.changes[claim.duplicates :])
+    await conn.execute(SITE_LOCK, f"site:{node.site_id}")
+    await _Applier(conn, node, now, pii, result).apply(fresh)
+    high_water = await store.mark_applied(node.id, claim.through)
     await conn.execute(
-        "UPDATE node SET high_water = $2, last_seen_at = $3, generation = $4 WHERE id = $1",
+        "UPDATE node SET last_seen_at = $2, generation = $3 WHERE id = $1",
         node.id,
-        high_water,
         now,
         batch.generation,
     )
