@@ -26,9 +26,11 @@ Each page is audited as one ``sync.snapshot`` event.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
 
 SNAPSHOT_LIMIT = 20_000  # rows a page: a few MB of memory, a few hundred ms of work
 _CHUNK = 900  # ids per IN (...) query
+_FIRST_PAGE = 5_000  # a small first page: nothing is read ahead of it, so it is waited for
+_HAND_OVER_S = 0.002  # time for the next page's request to be sent (SQLite then holds the loop)
 _REPLICATED = ("resource", "renter", "booking", "conflict", "document")
 
 
@@ -81,28 +85,45 @@ async def bootstrap(
     limit: int | None = None,
     report: BootstrapReport | None = None,
 ) -> BootstrapReport:
-    """Fetch and apply snapshot pages until the last one; resumes a stored cursor."""
+    """Fetch and apply snapshot pages until the last one; resumes a stored cursor.
+
+    The next page is asked for before this one is applied, so the hub reads it meanwhile.
+    """
     limit = limit or SNAPSHOT_LIMIT
     report = report or BootstrapReport()
     as_of, cursor = _progress(services)
     report.resumed = report.resumed or cursor is not None
-    while True:
-        try:
-            page = await link.snapshot(cursor, limit)
-        except HubRefused as exc:
-            if exc.hub_code != "snapshot_expired" or cursor is None or report.restarts:
-                raise
-            report.restarts += 1  # the hub compacted past it meanwhile: start a new one
-            as_of, cursor = None, None
-            continue
-        if (as_of is not None and page.as_of != as_of) or page.next_cursor == cursor:
-            raise HubRefused("the hub's snapshot pages do not follow one another", 200, "bad_page")
-        await apply_snapshot_page(services, page, report)
-        report.pages += 1
-        report.as_of = as_of = page.as_of
-        if page.next_cursor is None:
-            return report
-        cursor = page.next_cursor
+    ahead: asyncio.Future[SnapshotPage] | None = None
+    try:
+        while True:
+            try:
+                page = await (ahead or link.snapshot(cursor, min(limit, _FIRST_PAGE)))
+            except HubRefused as exc:
+                if exc.hub_code != "snapshot_expired" or report.restarts:
+                    raise
+                report.restarts += 1  # the hub compacted past it meanwhile: start a new one
+                as_of, cursor, ahead = None, None, None
+                continue
+            if (as_of is not None and page.as_of != as_of) or page.next_cursor == cursor:
+                raise HubRefused(
+                    "the hub's snapshot pages do not follow one another", 200, "bad_page"
+                )
+            ahead = None
+            if page.next_cursor is not None:
+                ahead = asyncio.ensure_future(link.snapshot(page.next_cursor, limit))
+                await asyncio.sleep(_HAND_OVER_S)  # the request leaves before the page lands
+            await apply_snapshot_page(services, page, report)
+            report.pages += 1
+            report.as_of = as_of = page.as_of
+            if page.next_cursor is None:
+                return report
+            cursor = page.next_cursor
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+        if ahead is not None:
+            with suppress(asyncio.CancelledError, Exception):
+                await ahead  # retrieved, so a cut-short fetch is not reported as lost
 
 
 def _progress(services: EdgeServices) -> tuple[int | None, str | None]:

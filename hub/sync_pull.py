@@ -36,6 +36,7 @@ _PAGE = (
     " WHERE site_id = $1 AND hub_seq > $2 ORDER BY hub_seq LIMIT $3"
 )
 _HORIZON = "SELECT feed_horizon FROM site WHERE id = $1"
+_BEYOND = "SELECT hub_seq FROM feed WHERE site_id = $1 ORDER BY hub_seq OFFSET $2 LIMIT 1"
 
 
 def opened(entity: str, payload: dict[str, Any], pii: PiiCipher | None) -> dict[str, Any]:
@@ -59,11 +60,13 @@ async def pull_page(
     pii: PiiCipher | None = None,
 ) -> PullPage:
     conn = await driver(session)
-    rows = await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
+    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
+    # A new node facing more than a page goes to the snapshot; asked before reading payloads.
+    long_feed = checkpoint == 0 and await conn.fetchval(_BEYOND, node.site_id, limit) is not None
+    rows = [] if long_feed else await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
     more = len(rows) > limit
     horizon = await conn.fetchval(_HORIZON, node.site_id) or 0
-    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
-    if checkpoint < horizon or (checkpoint == 0 and more):
+    if checkpoint < horizon or long_feed:
         return PullPage(
             changes=[],
             checkpoint=checkpoint,

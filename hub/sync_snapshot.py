@@ -47,52 +47,104 @@ class SnapshotExpired(Conflict):
 
 
 def _utc(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS {column}"
+    return f"to_char(t.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 @dataclass(frozen=True)
 class _Section:
-    query: str  # $1 the site, then the key, then the row limit
-    start: tuple[str, ...]  # the key before the first row
-    key: tuple[str, ...]  # the columns of the key, read from the last row
+    """How one table is read: its wire columns (SQL expressions over ``t``), where from, the
+    keyset order, the key before the first row and the key's columns."""
+
+    columns: tuple[tuple[str, str], ...]
+    source: str  # "<table> AS t WHERE ..." with $1 the site, then the key parameters
+    order: str
+    start: tuple[str, ...]
+    key: tuple[str, ...]
+
+    @property
+    def query(self) -> str:
+        """One row: the page's row count and one array per column (no row objects here)."""
+        limit = f"${2 + len(self.start)}"
+        inner = ", ".join(f"{expr} AS {name}" for name, expr in self.columns)
+        arrays = ", ".join(f"array_agg({name}) AS {name}" for name, _ in self.columns)
+        return (
+            f"SELECT count(*) AS n, {arrays} FROM (SELECT {inner} FROM {self.source}"  # noqa: S608
+            f" ORDER BY {self.order} LIMIT {limit}) AS page"
+        )
+
+
+def _plain(*names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, f"t.{name}") for name in names)
+
+
+def _instants(*names: str) -> tuple[tuple[str, str], ...]:
+    return tuple((name, _utc(name)) for name in names)
 
 
 _SECTIONS: dict[str, _Section] = {
     "resource": _Section(
-        "SELECT id, name, kind, hourly_rate_cents, active, updated_hlc FROM resource"
-        " WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        _plain("id", "name", "kind", "hourly_rate_cents", "active", "updated_hlc"),
+        "resource AS t WHERE t.site_id = $1 AND t.id > $2",
+        "t.id",
         ("",),
         ("id",),
     ),
     "renter": _Section(
-        "SELECT id, name, email_cipher AS email, phone_cipher AS phone, profile::text AS profile,"  # noqa: S608 - constant SQL
-        f" updated_hlc FROM renter WHERE id > $2 AND id IN ({_BOOKED_HERE}) ORDER BY id LIMIT $3",
+        (
+            *_plain("id", "name"),
+            ("email", "t.email_cipher"),
+            ("phone", "t.phone_cipher"),
+            ("profile", "t.profile::text"),
+            *_plain("updated_hlc"),
+        ),
+        f"renter AS t WHERE t.id > $2 AND t.id IN ({_BOOKED_HERE})",
+        "t.id",
         ("",),
         ("id",),
     ),
     "booking": _Section(
-        f"SELECT id, site_id, resource_id, renter_id, {_utc('starts_at')}, {_utc('ends_at')},"  # noqa: S608 - constant SQL
-        f" status, {_utc('hold_expires_at')}, price_cents, quote::text AS quote, paid,"
-        " confirmed_hlc, origin_node, origin_node AS created_by,"
-        f" {_utc('created_at')}, {_utc('updated_at')}, updated_hlc FROM booking"
-        " WHERE site_id = $1 AND starts_at >= $2::text::timestamptz"
-        " AND (starts_at > $2::text::timestamptz OR id > $3) ORDER BY starts_at, id LIMIT $4",
+        (
+            *_plain("id", "site_id", "resource_id", "renter_id"),
+            *_instants("starts_at", "ends_at"),
+            *_plain("status"),
+            *_instants("hold_expires_at"),
+            *_plain("price_cents"),
+            ("quote", "t.quote::text"),
+            *_plain("paid", "confirmed_hlc", "origin_node"),
+            ("created_by", "t.origin_node"),
+            *_instants("created_at", "updated_at"),
+            *_plain("updated_hlc"),
+        ),
+        "booking AS t WHERE t.site_id = $1 AND t.starts_at >= $2::text::timestamptz"
+        " AND (t.starts_at > $2::text::timestamptz OR t.id > $3)",
+        "t.starts_at, t.id",  # the site's own index (site_id, starts_at)
         ("-infinity", ""),
         ("starts_at", "id"),
     ),
     "conflict": _Section(
-        "SELECT id, keeper_id, loser_id, rule, status, resolution->>'summary' AS resolution,"  # noqa: S608 - constant SQL
-        f" {_utc('created_at')}, {_utc('resolved_at')}, resolved_by, updated_hlc FROM conflict"
-        " WHERE site_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        (
+            *_plain("id", "keeper_id", "loser_id", "rule", "status"),
+            ("resolution", "t.resolution->>'summary'"),
+            *_instants("created_at", "resolved_at"),
+            *_plain("resolved_by", "updated_hlc"),
+        ),
+        "conflict AS t WHERE t.site_id = $1 AND t.id > $2",
+        "t.id",
         ("",),
         ("id",),
     ),
     "document": _Section(
-        "SELECT id, owner_kind, owner_id, kind, number, issuer, "  # noqa: S608 - constant SQL
-        f"{_utc('issued_at')}, {_utc('expires_at')}, sha256, size_bytes, content_type, filename,"
-        f" review_status, uploaded_by, {_utc('created_at')}, updated_hlc FROM document"
-        " WHERE id > $2 AND ((owner_kind = 'site' AND owner_id = $1)"
-        f" OR (owner_kind = 'renter' AND owner_id IN ({_BOOKED_HERE}))) ORDER BY id LIMIT $3",
+        (
+            *_plain("id", "owner_kind", "owner_id", "kind", "number", "issuer"),
+            *_instants("issued_at", "expires_at"),
+            *_plain("sha256", "size_bytes", "content_type", "filename", "review_status"),
+            *_plain("uploaded_by"),
+            *_instants("created_at"),
+            *_plain("updated_hlc"),
+        ),
+        "document AS t WHERE t.id > $2 AND ((t.owner_kind = 'site' AND t.owner_id = $1)"
+        f" OR (t.owner_kind = 'renter' AND t.owner_id IN ({_BOOKED_HERE})))",
+        "t.id",
         ("",),
         ("id",),
     ),
@@ -153,14 +205,15 @@ async def snapshot_page(
     table, key, budget = at.table, at.key, limit
     while True:
         section = _SECTIONS[table]
-        rows = await conn.fetch(section.query, node.site_id, *key, budget)
+        found = await conn.fetchrow(section.query, node.site_id, *key, budget)
+        rows = found["n"]
         if rows:
-            tables[table] = _table(table, rows, pii)
-        if len(rows) == budget:  # maybe more in this table: the next page goes on from here
-            key = tuple(rows[-1][column] for column in section.key)
+            tables[table] = _table(table, rows, found, pii)
+        if rows == budget:  # maybe more in this table: the next page goes on from here
+            key = max(zip(*(found[column] for column in section.key), strict=True))
             next_cursor: str | None = Cursor(at.as_of, table, key).text()
             break
-        budget -= len(rows)
+        budget -= rows
         following = _ORDER.index(table) + 1
         if following == len(_ORDER):
             next_cursor = None
@@ -181,17 +234,17 @@ async def _start(conn: asyncpg.Connection, site_id: str) -> Cursor:
     return Cursor(int(as_of or 0), first, _SECTIONS[first].start)
 
 
-def _table(name: str, rows: list[Any], pii: PiiCipher) -> SnapshotTable:
-    columns: dict[str, Any] = dict(
-        zip(rows[0].keys(), map(list, zip(*rows, strict=True)), strict=True)
-    )
+def _table(name: str, rows: int, found: Any, pii: PiiCipher) -> SnapshotTable:
+    """The page's arrays as the table's columns (rows come in the page's key order, and the
+    cursor takes the greatest key, so nothing relies on the order of the arrays)."""
+    columns: dict[str, Any] = {column: found[column] for column, _ in _SECTIONS[name].columns}
     for column in ("quote", "profile"):
         if column in columns:
             columns[column] = _canonical(columns[column])
     if name == "renter":
         for column in ("email", "phone"):
             columns[column] = [_opened(pii, column, sealed) for sealed in columns[column]]
-    return SnapshotTable(name, len(rows), columns)
+    return SnapshotTable(name, rows, columns)
 
 
 def _canonical(texts: list[str]) -> list[str]:

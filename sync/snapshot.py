@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from sync.sync_errors import BatchTooLarge, WireError
 
 SNAPSHOT_VERSION = 1
@@ -75,6 +77,9 @@ _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[
 _STAMP = re.compile(r"[0-9]{13}-[0-9]{5}-.{1,64}", re.DOTALL)
 _INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _NONE = type(None)
+_SAMPLE = 64  # values looked at before a column is counted for a dictionary
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder()
 
 
 @dataclass(frozen=True)
@@ -129,13 +134,17 @@ def encode_snapshot(page: SnapshotPage, level: int = 1) -> bytes:
         "tables": tables,
     }
     try:
-        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        text = _ENCODER.encode(doc)
+    except (TypeError, msgspec.EncodeError) as exc:
         raise WireError(f"a snapshot value is not plain JSON: {exc}") from exc
-    return zlib.compress(text.encode(), level)
+    return zlib.compress(text, level)
 
 
 def _column(values: Sequence[Any]) -> list[Any]:
+    """A dictionary for a column with repeats, the values as they are otherwise (a column
+    whose first values are all different is taken as unique without counting the rest)."""
+    if len(set(values[:_SAMPLE])) > _SAMPLE // 2:
+        return ["v", *values]
     distinct = dict.fromkeys(values)
     if len(distinct) * 2 > len(values):
         return ["v", *values]
@@ -192,9 +201,9 @@ def _open(data: bytes, max_raw_bytes: int) -> tuple[dict[str, Any], int]:
     _check(inflater.eof, "snapshot zlib stream is truncated")
     _check(not inflater.unused_data, "bytes follow the snapshot zlib stream")
     try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise WireError("snapshot is not UTF-8 JSON") from exc
+        doc = _DECODER.decode(raw)
+    except (UnicodeDecodeError, msgspec.DecodeError, RecursionError) as exc:
+        raise WireError(f"snapshot is not UTF-8 JSON: {exc}") from None
     _check(type(doc) is dict, "snapshot is not a JSON object")
     return doc, len(raw)
 

@@ -198,7 +198,8 @@ async def hub_renter(db: Database, settings: Any, name: str, email: str, hlc: st
         conn = await driver(session)
         await conn.execute(
             "INSERT INTO renter (id, name, profile, email_cipher, email_index, field_stamps,"
-            """ updated_hlc) VALUES ($1, $2, '{"insured": true}'::jsonb, $3, $4, '{}'::jsonb, $5)""",
-            renter_id, name, pii.seal("email", email), pii.index("email", email), hlc,
+            " updated_hlc) VALUES ($1, $2, $3::jsonb, $4, $5, '{}'::jsonb, $6)",
+            renter_id, name, '{"insured": true}', pii.seal("email", email),
+            pii.index("email", email), hlc,
         )  # fmt: skip
     return renter_id
