@@ -22,8 +22,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from edge.errors import SetupError
-from edge.journal import GENESIS_HASH, audit_hash
+from edge.journal import audit_hash
 from edge.tables import AuditEvent
+from sync.audit_hash import GENESIS_HASH
 from sync.shapes.audit import AuditEventOut, AuditPage, ChainReport
 
 PAGE_ROWS = 1000

@@ -10,7 +10,6 @@ fails with it.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,11 +25,12 @@ from edge.columns import canonical_json, utc_text
 from edge.db import Database, raw_connection
 from edge.errors import SetupError
 from edge.tables import AuditEvent, NodeState
+from sync.audit_hash import GENESIS_HASH as GENESIS_HASH  # re-exported: edge.setup seeds it
+from sync.audit_hash import audit_body
+from sync.audit_hash import audit_hash as hash_body
 from sync.change_store import NewChange
 from sync.hlc import HybridLogicalClock, Stamp
 from sync.vocabulary import Role
-
-GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -51,23 +51,23 @@ SYSTEM = Actor("system", "system", Role.ADMIN)
 
 def _audit_body(event: AuditEvent) -> dict[str, Any]:
     """What the hash covers: every field of the event but the hash itself."""
-    return {
-        "seq": event.seq,
-        "node_id": event.node_id,
-        "hlc": event.hlc,
-        "actor": event.actor,
-        "action": event.action,
-        "entity": event.entity,
-        "entity_id": event.entity_id,
-        "details": event.details,
-        "at": event.at.isoformat(),
-        "prev_hash": event.prev_hash,
-    }
+    return audit_body(
+        event.seq,
+        event.node_id,
+        event.hlc,
+        event.actor,
+        event.action,
+        event.entity,
+        event.entity_id,
+        event.details,
+        event.at,
+        event.prev_hash,
+    )
 
 
 def audit_hash(event: AuditEvent) -> str:
     """SHA-256 over the event's content and the previous hash (canonical JSON)."""
-    return hashlib.sha256(canonical_json(_audit_body(event)).encode()).hexdigest()
+    return hash_body(_audit_body(event))
 
 
 @dataclass
