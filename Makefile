@@ -67,15 +67,19 @@ typecheck: $(INSTALLED) ## run mypy (strict on sync and reference_db)
 
 check: lint typecheck test ## lint, typecheck and test
 
-bench: $(INSTALLED) ## run the reference bundle, edge and sync benchmarks (writes bench/results/)
+bench: $(INSTALLED) ## run the reference bundle, edge, sync and hub benchmarks (writes bench/results/)
 	$(PY) -m bench.refdb
 	$(PY) -m bench.edge
 	$(PY) -m bench.sync
+	$(PY) -m bench.audit_chain
+	$(PY) -m bench.fanin
 
 bench-quick: $(INSTALLED) ## the same benchmarks, CI-sized
 	$(PY) -m bench.refdb --quick
 	$(PY) -m bench.edge --quick
 	$(PY) -m bench.sync --quick
+	$(PY) -m bench.audit_chain --quick
+	$(PY) -m bench.fanin --quick
 
 clean: ## remove the demo data, build output and tool caches (keeps the venv)
 	rm -rf $(DEMO) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \

@@ -34,6 +34,7 @@ COMMANDS: dict[str, Command] = {
     "enroll-token": run.run_enroll_token,
     "publish-refdb": run.run_publish_refdb,
     "compact-feed": run.run_compact_feed,
+    "audit-verify": run.run_audit_verify,
 }
 
 
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_enroll_token(commands)
     _add_publish_refdb(commands)
     _add_compact_feed(commands)
+    _add_audit_verify(commands)
     return parser
 
 
@@ -173,3 +175,18 @@ def _add_compact_feed(commands: _Commands) -> None:
         help="keep every row written in the last N days (default: 30)",
     )
     cmd.set_defaults(name="compact-feed")
+
+
+def _add_audit_verify(commands: _Commands) -> None:
+    cmd = commands.add_parser(
+        "audit-verify",
+        help="verify the nodes' audit hash chains",
+        description="Re-hash every stored audit event of each node, in sequence order, and check "
+        "that the sequence has no gap and each event follows the hash of the one before. Prints "
+        "one line per node (intact, or the first broken seq and why); progress goes to standard "
+        "error. Exit status 0 when every chain holds, 1 when any is broken, 2 on an error.",
+    )
+    cmd.add_argument(
+        "--node", metavar="NODE_ID", help="verify only this node's chain (default: every node)"
+    )
+    cmd.set_defaults(name="audit-verify")

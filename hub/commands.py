@@ -186,3 +186,25 @@ def run_compact_feed(args: argparse.Namespace) -> int:
             f"  {site.site_id}: {site.removed:,} of {site.examined:,} old rows removed, {horizon}"
         )
     return 0
+
+
+def run_audit_verify(args: argparse.Namespace) -> int:
+    from hub.audit_chain import ProgressLines, report_line, verify_chains
+
+    settings = DatabaseSettings.load(**_config(args))
+    progress = ProgressLines(sys.stderr)
+
+    async def go() -> Any:
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            return await verify_chains(db, args.node, progress)
+        finally:
+            await db.dispose()
+
+    reports = asyncio.run(go())
+    if not reports:
+        print("no audit chains on this hub (no enrolled node, no audit event)")
+    for report in reports:
+        print(report_line(report))
+    print(progress.summary(reports), file=sys.stderr)
+    return 1 if any(not report.intact for report in reports) else 0
