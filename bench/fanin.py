@@ -310,6 +310,7 @@ async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
     stop.set()
     await watcher
     cuts = statistics.quantiles(tally.latencies_ms, n=100) if len(tally.latencies_ms) > 1 else []
+    polls = len(tally.latencies_ms) + tally.errors + len(nodes)  # the uncounted first round too
     return {
         "edges": len(nodes),
         "seconds": seconds,
@@ -322,9 +323,7 @@ async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
         "outcomes": tally.statuses,
         "alone_p50_ms": alone_ms,
         "hub_cpu_pct": 100 * hub_cpu / wall,
-        "hub_cpu_ms_per_poll": 1000
-        * hub_cpu
-        / (len(tally.latencies_ms) + tally.errors + len(nodes)),
+        "hub_cpu_ms_per_poll": 1000 * hub_cpu / polls,
         "client_cpu_pct": 100 * own_cpu / wall,
         "postgres_cpu_pct": 100 * postgres.used_s() / wall,
     }
