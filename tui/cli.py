@@ -1,31 +1,82 @@
-"""The ``prep-tui`` command line: start the staff terminal against an edge.
+"""The ``prep-tui`` command line: open the staff terminal against an edge.
 
-In this release it parses its arguments and then reports that it is not available yet (exit
-status 2).
+The edge's URL comes from ``--edge``, else ``PREP_TUI_EDGE``, else the demo edge on
+``http://127.0.0.1:8700``. Exit status 0 when the terminal is closed, 2 for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import asyncio
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from tui.app import DEFAULT_POLL_SECONDS, StaffApp, system_clock
+from tui.client import EdgeClient
 
 PROG = "prep-tui"
-NOT_AVAILABLE = "not available yet in this release (see README)"
+DEFAULT_EDGE = "http://127.0.0.1:8700"
+EDGE_VARIABLE = "PREP_TUI_EDGE"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``prep-tui`` with ``argv`` (default: the process arguments); return the exit status."""
-    build_parser().parse_args(argv)
-    print(f"{PROG}: {NOT_AVAILABLE}", file=sys.stderr)
-    return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    edge = (args.edge or os.environ.get(EDGE_VARIABLE) or DEFAULT_EDGE).rstrip("/")
+    parts = urlsplit(edge)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        parser.error(f"--edge must be an http:// or https:// URL, not {edge!r}")
+    if args.poll <= 0 or args.timeout <= 0:
+        parser.error("--poll and --timeout must be positive")
+    asyncio.run(_run(edge, args.packet_dir, args.poll, args.timeout))
+    return 0
+
+
+async def _run(edge: str, packet_dir: Path, poll: float, timeout: float) -> None:
+    async with httpx.AsyncClient(base_url=edge, timeout=timeout) as http:
+        app = StaffApp(
+            edge=EdgeClient(http, system_clock),
+            clock=system_clock,
+            packet_dir=packet_dir,
+            poll_seconds=poll,
+        )
+        await app.run_async()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser for ``prep-tui``."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="The Prep staff terminal: schedule, check-in, verdicts, sync."
+        prog=PROG,
+        description="The Prep staff terminal: schedule, check-in, verdicts, documents, sync.",
     )
     parser.add_argument(
-        "--edge", metavar="URL", help="the edge API's base URL (default: from settings)"
+        "--edge",
+        metavar="URL",
+        help=f"the edge API's base URL (default: ${EDGE_VARIABLE}, else {DEFAULT_EDGE})",
+    )
+    parser.add_argument(
+        "--packet-dir",
+        metavar="DIR",
+        type=Path,
+        default=Path.cwd(),
+        help="folder the inspector packet (p) is written to (default: the current folder)",
+    )
+    parser.add_argument(
+        "--poll",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_POLL_SECONDS,
+        help="how often the status bar asks the edge, and retries a lost edge (default: 5)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="how long to wait for the edge to answer one request (default: 10)",
     )
     return parser

@@ -1,0 +1,1 @@
+"""Modal dialogs of the staff terminal; each returns a typed result through ``dismiss``."""

@@ -1,0 +1,1 @@
+"""The screens of the staff terminal, one module each; ``base.StaffScreen`` is their frame."""

@@ -1,0 +1,1 @@
+"""Widgets of the staff terminal: status bar, connection banner, timeline, verdict, calendar."""

@@ -1,0 +1,28 @@
+"""The banner shown while the edge does not answer: since when, and that the terminal retries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from textual.widgets import Static
+
+from tui.display import clock_time
+
+
+class EdgeBanner(Static):
+    """Hidden while the edge answers; a red line naming the edge and the retry otherwise."""
+
+    def __init__(self) -> None:
+        super().__init__(markup=False)
+        self.display = False
+
+    def show(
+        self, down_since: datetime | None, url: str, retry_seconds: float, tz: ZoneInfo
+    ) -> None:
+        self.display = down_since is not None
+        if down_since is not None:
+            self.update(
+                f"EDGE UNREACHABLE since {clock_time(down_since, tz)}: {url} is not answering."
+                f" Retrying every {retry_seconds:g} s."
+            )
