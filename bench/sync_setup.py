@@ -9,7 +9,6 @@ a booking upsert and its audit append per booking, with a valid hash chain), bec
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -26,6 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from sync.audit_hash import audit_hash
 from sync.hlc import Stamp
 from sync.ids import uuid7
 
@@ -146,7 +146,7 @@ def fill_outbox(database: Path, bookings: int, *, audit_only: bool = False) -> i
         (earlier,) = db.execute("SELECT count(*) FROM outbox WHERE entity = 'booking'").fetchone()
         rows: list[tuple[Any, ...]] = []
         wall = max(int(START.timestamp() * 1000), Stamp.decode(last).wall_ms + 1)
-        at = START.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+00:00"
+        at = START.isoformat()  # as the edge writes instants in an audit event's canonical form
         for index in range(earlier, earlier + bookings):  # after the slots already booked
             wall += 1
             begins = START + timedelta(days=index // 8, hours=2 * (index % 8))
@@ -164,7 +164,7 @@ def fill_outbox(database: Path, bookings: int, *, audit_only: bool = False) -> i
                 "entity_id": booking_id, "details": {"status": "confirmed"}, "at": at,
                 "prev_hash": head,
             }  # fmt: skip
-            head = hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()
+            head = audit_hash(event)  # the edge's canonical hash: the hub can verify the chain
             event["hash"] = head
             outbox_seq += 1
             rows.append((outbox_seq, event["hlc"], "audit_event", str(audit_seq), "append",
