@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from edge.clock import FixedClock, epoch_ms
+from edge.journal import SYSTEM
+from edge.services import EdgeServices
+from edge.tables import Booking, Conflict
 from sync.ids import uuid7
 from sync.vocabulary import Role
 from tests.edge.conftest import START, Login
@@ -101,3 +105,47 @@ def terminal(client: AsyncTestClient[Litestar], clock: FixedClock, tmp_path: Pat
         )
 
     return build
+
+
+CONFLICT_ID = fixed_id(0x44)
+SET_ASIDE_BOOKING = fixed_id(0x33)
+
+
+async def open_conflict(services: EdgeServices, kitchen: Kitchen) -> str:
+    """A slot sold twice: an online booking of Artisan Bakery set aside for Startup Foods' one.
+
+    Written through the journal as a sync pull would leave it (the sync itself is tested in
+    ``tests/contract``).
+    """
+    now = services.clock.now()
+    async with services.journal.write(SYSTEM, now) as tx:
+        tx.session.add(
+            Booking(
+                id=SET_ASIDE_BOOKING,
+                site_id=kitchen.seeded.site_id,
+                resource_id=kitchen.seeded.other_resource_id,
+                renter_id=kitchen.seeded.renter_id,
+                starts_at=datetime(2025, 11, 5, 18, 0, tzinfo=UTC),  # 10:00-11:00 local
+                ends_at=datetime(2025, 11, 5, 19, 0, tzinfo=UTC),
+                status="conflict",
+                price_cents=3105,
+                quote={},
+                created_by="hub",
+                created_at=now,
+                updated_at=now,
+                updated_hlc=tx.stamp(),
+                origin_node="hub",
+            )
+        )
+        tx.session.add(
+            Conflict(
+                id=CONFLICT_ID,
+                keeper_id=kitchen.deny_booking,
+                loser_id=SET_ASIDE_BOOKING,
+                rule="earlier_confirmation",
+                status="open",
+                created_at=now,
+                updated_hlc=tx.stamp(),
+            )
+        )
+    return CONFLICT_ID

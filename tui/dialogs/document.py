@@ -66,13 +66,13 @@ class DocumentDialog(ModalScreen[DocumentDraft | None]):
         kinds = [(kind.value.replace("_", " "), kind.value) for kind in DocumentKind]
         with Vertical(id="dialog"):
             yield Static(f"Add a document for {self.owner}", markup=False, id="dialog-title")
+            yield Static("Enter in any field uploads.", id="dialog-hint", markup=False)
             yield Input(placeholder="file path (PDF, JPEG, PNG, WebP)", id="doc-path")
             yield Select[str](kinds, prompt="kind", id="doc-kind")
             yield Input(placeholder="number (optional)", id="doc-number", max_length=200)
             yield Input(placeholder="issuer (optional)", id="doc-issuer", max_length=200)
             yield Input(placeholder="valid through YYYY-MM-DD (optional)", id="doc-expires")
             yield Button("Upload", id="doc-upload", variant="primary")
-            yield Static("", id="dialog-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#doc-path", Input).focus()

@@ -64,7 +64,7 @@ class StaffScreen(Screen[None]):
 
     def reload(self) -> None:
         """Fetch what the screen shows, in a worker (a newer reload cancels an older one)."""
-        self.run_worker(self.load(), exclusive=True, group="load")
+        self.run_worker(self.load, exclusive=True, group="load")
 
     async def load(self) -> None:
         """Fetch and draw what the screen shows (subclasses)."""

@@ -25,6 +25,7 @@ from tui.errors import EdgeProblem
 from tui.screens.base import StaffScreen
 
 SITE = "site"
+COLUMNS = (("kind", 22), ("valid to", 10), ("expiry", 8), ("review", 8))
 
 
 class DocumentTable(DataTable[Text]):
@@ -56,9 +57,9 @@ class DocumentsScreen(StaffScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(DocumentTable).add_columns(
-            *(Text(name) for name in ("kind", "valid to", "expiry", "review"))
-        )
+        table = self.query_one(DocumentTable)
+        for name, width in COLUMNS:
+            table.add_column(Text(name), width=width)
 
     async def load(self) -> None:
         owners = self.query_one("#owners", OptionList)

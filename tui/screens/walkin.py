@@ -34,7 +34,8 @@ def quote_lines(quote: Quote) -> list[tuple[str, int]]:
     if quote.platform_fee_cents:
         lines.append(("Platform fee", quote.platform_fee_cents))
     lines.extend(
-        (f"{item.display_name} {item.rate}", item.amount_cents) for item in quote.line_items
+        (f"{item.display_name} {percent(item.rate)}", item.amount_cents)
+        for item in quote.line_items
     )
     lines.append(("Total", quote.total_cents))
     if quote.deposit_cents:

@@ -22,7 +22,8 @@ class EdgeBanner(Static):
     ) -> None:
         self.display = down_since is not None
         if down_since is not None:
+            zone = " UTC" if tz.key == "UTC" else ""  # before sign-in the site's zone is unknown
             self.update(
-                f"EDGE UNREACHABLE since {clock_time(down_since, tz)}: {url} is not answering."
-                f" Retrying every {retry_seconds:g} s."
+                f"EDGE UNREACHABLE since {clock_time(down_since, tz)}{zone}: {url} is not"
+                f" answering. Retrying every {retry_seconds:g} s."
             )
