@@ -20,6 +20,7 @@ import asyncpg
 from pydantic import model_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.bookings.lapse import FeedRow, lapse
 from hub.bookings.rules import HOLD_MINUTES, SlotTaken, check_limits, check_span
 from hub.bookings.views import booking_out, fetch_booking, payload_values, renter_scope, site_zone
 from hub.clock import epoch_ms
@@ -37,8 +38,6 @@ from sync.pii import PiiCipher
 from sync.quotes import QuoteRequest
 from sync.shapes.bookings import BookingCreate, BookingOut
 from sync.vocabulary import BookingStatus, Role
-
-FeedRow = tuple[str, str, str, dict[str, Any], str, str]  # entity, id, op, payload, hlc, origin
 
 
 class OnlineBooking(BookingCreate):
@@ -142,11 +141,12 @@ async def _price(
 async def _expire_holds(
     conn: asyncpg.Connection, desk: Desk, resource_id: str, start: datetime, end: datetime
 ) -> list[FeedRow]:
-    """Cancel expired holds on the requested time (lazily: nothing had to run at expiry)."""
+    """Lapse expired holds on the requested time (lazily: nothing had to run at expiry); a
+    lapse, unlike a cancel, gives way to a confirmation its edge made offline (``lapse``)."""
     stale = await conn.fetch(
         "SELECT id, updated_hlc FROM booking WHERE resource_id = $1 AND status = 'hold'"
         " AND hold_expires_at <= $2 AND tstzrange(starts_at, ends_at, '[)')"
-        " && tstzrange($3, $4, '[)') FOR UPDATE",
+        " && tstzrange($3, $4, '[)') ORDER BY id FOR UPDATE",
         resource_id,
         desk.now,
         start,
@@ -155,14 +155,7 @@ async def _expire_holds(
     if not stale:
         return []
     stamp = desk.hlc.stamp(*(r["updated_hlc"] for r in stale))
-    rows = await conn.fetch(
-        "UPDATE booking SET status = 'cancelled', updated_hlc = $2, updated_at = $3"
-        " WHERE id = ANY($1::text[]) RETURNING *",
-        [r["id"] for r in stale],
-        stamp,
-        desk.now,
-    )
-    return [("booking", r["id"], "upsert", booking_payload(r), stamp, HUB_NODE) for r in rows]
+    return await lapse(conn, [r["id"] for r in stale], stamp, desk.now, HUB_NODE)
 
 
 _INSERT = (

@@ -9,9 +9,10 @@ old pushes arriving again. After settling, per edge and its site:
 - every write an API acknowledged is on the hub, at least as far along as acknowledged;
 - hub and edge hold the same bookings with the same status, and the same conflict records;
 - no two active bookings overlap on a station, on the hub or on the edge;
-- every booking in ``conflict`` is the loser of a conflict record; no conflict keeps a booking
-  that was cancelled or checked out, or a hold that had expired, before its loser was booked;
-  no confirmed booking ends cancelled unless someone cancelled it;
+- every booking in ``conflict`` is the loser of an open conflict record; no open conflict keeps
+  a booking that was cancelled or checked out before its loser was booked (a keeper that leaves
+  its slot settles the conflicts it kept), and no conflict keeps a hold that had expired before
+  its loser was booked; no confirmed booking ends cancelled unless someone cancelled it;
 - the hub holds the edge's audit chain 1..N without gaps, identical to the edge's, and its
   high-water mark is the edge's outbox top (and the edge's pushed mark);
 - a request delivered twice, or a push captured and delivered again, is refused as a replay.
@@ -353,18 +354,22 @@ def site_problems(view: View, now: datetime, ledger: Ledger) -> list[tuple[str, 
         if a.resource == b.resource and a.start < b.end and b.start < a.end:
             problems.append(("[overlap]", f"{i} ({a.status}) and {j} ({b.status}) overlap"))
     losers = {loser for _, loser, _, _ in view.conflicts.values()}
+    waiting = {loser for _, loser, _, status in view.conflicts.values() if status == "open"}
     keepers = {keeper for keeper, _, _, _ in view.conflicts.values()}
     for ident, b in books.items():
-        if b.status == "conflict" and ident not in losers:
+        if b.status == "conflict" and ident not in waiting:
             kind = "[reversed-conflict]" if ident in keepers else "[orphan-conflict]"
-            problems.append((kind, f"{ident} is in conflict, but no record names it the loser"))
+            kind = "[stranded-conflict]" if ident in losers else kind
+            problems.append((kind, f"{ident} is in conflict, but no open record sets it aside"))
         if b.status == "cancelled" and b.confirmed_hlc and ident not in ledger.cancelled:
             problems.append(("[silent-cancel]", f"{ident} was confirmed; nobody cancelled it"))
-    for ident, (keeper, loser, rule, _) in view.conflicts.items():
+    for ident, (keeper, loser, rule, status) in view.conflicts.items():
         kept, lost = books.get(keeper), books.get(loser)
         if kept is None or lost is None:
             problems.append(("[missing-booking]", f"conflict {ident} names an unknown booking"))
-        elif ledger.freed.get(keeper, len(ledger.log)) < ledger.created.get(loser, -1):
+        elif status == "open" and ledger.freed.get(keeper, len(ledger.log)) < ledger.created.get(
+            loser, -1
+        ):
             problems.append(
                 (
                     "[stale-keeper-online]" if loser in ledger.online else "[stale-keeper]",
@@ -391,7 +396,7 @@ def site_problems(view: View, now: datetime, ledger: Ledger) -> list[tuple[str, 
 # Fixed bugs keep their shrunk histories below as regression tests. A kind of broken invariant
 # that a still-open product bug breaks is tolerated by the property and its history is marked
 # xfail(strict=True): fixing the bug makes it pass, the signal to drop the mark and the kind.
-KNOWN_BUGS = ("silent-cancel", "stale-keeper-online")
+KNOWN_BUGS: tuple[str, ...] = ()
 
 
 def test_two_offline_bookings_beating_one_online_hold_are_both_taken(
@@ -433,16 +438,11 @@ def test_a_conflict_decided_again_after_a_check_in_reads_the_same_everywhere(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/bookings/online.py _expire_holds cancels an edge's expired hold when the slot is"
-    " booked online, while the edge (edge/booking_flow.py confirm_expired_hold) confirms it"
-    " offline; merge_status lets the cancel win: a confirmed booking ends cancelled with no"
-    " conflict record, though it overlaps the online booking",
-)
 def test_a_hold_confirmed_offline_after_expiry_is_not_silently_cancelled(
     host: SimulationHost,
 ) -> None:
+    """The hub lapsed the hold to sell its slot online; the edge's confirmation takes it back,
+    and the keeper rule settles it against the online booking, with a conflict on both sides."""
     play(
         host,
         [
@@ -455,15 +455,9 @@ def test_a_hold_confirmed_offline_after_expiry_is_not_silently_cancelled(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/sync_bookings.py BookingApplier.bookings judges a collision on the state a push"
-    " batch leaves a booking in: when an edge's history of one booking spans batches (created and"
-    " checked in, then checked out), a booking sold online after the check-out loses to the"
-    " checked-in state of the first batch (the simulation pushes 6 changes a batch; a real edge"
-    " 2000, so after a long offline spell)",
-)
 def test_a_slot_sold_online_after_an_offline_check_out_stays_booked(host: SimulationHost) -> None:
+    """The check-in (first batch) sets the online booking aside; the check-out (next batch)
+    settles that conflict and gives the online booking its slot back, on hub and edge."""
     play(
         host,
         [
