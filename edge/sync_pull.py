@@ -61,9 +61,7 @@ class PullReport:
     checkpoint: int = 0
     skipped_kinds: dict[str, int] = field(default_factory=dict)
     hub_bundle_version: int | None = None  # the hub's newest reference bundle, if it said
-    snapshot_required: bool = (
-        False  # the hub wants a snapshot bootstrap first (edge.sync_bootstrap)
-    )
+    snapshot_required: bool = False  # bootstrap first (edge.sync_bootstrap), then pull on
 
 
 async def pull_all(services: EdgeServices, link: HubLink, limit: int = PAGE_LIMIT) -> PullReport:

@@ -8,7 +8,8 @@ edge's merge rules make harmless (status only moves forward, newer stamps win). 
 from ``as_of`` once the last page is in.
 
 Tables go in the order an edge applies them (``sync.snapshot.TABLES``), each read with a keyset
-so a page costs one index range scan per table: resources of the site, renters booked there
+(one index range scan per table) and returned by PostgreSQL as one array per column, so no row
+object is built here either: resources of the site, renters booked there
 (contact details opened from their at-rest seal into this signed answer only), the site's
 bookings by ``(starts_at, id)`` (the site's own index), its conflicts, and document metadata of
 the site and of those renters. A page holds up to ``limit`` rows across tables; its cursor is
