@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
@@ -37,7 +38,7 @@ NAVIGATION: list[BindingType] = [
     Binding("p,f8", "packet", "Inspector packet", show=False),
     Binding("r,f9", "refresh", "Refresh", show=False),
     Binding("ctrl+o", "sign_out", "Sign out", show=False),
-    Binding("q,ctrl+q", "quit", "Quit", show=False),
+    Binding("q,ctrl+q", "app.quit", "Quit", show=False),
 ]
 
 
@@ -62,9 +63,10 @@ class StaffScreen(Screen[None]):
     def body(self) -> ComposeResult:
         yield from ()
 
-    def reload(self) -> None:
+    @work(exclusive=True, group="load")
+    async def reload(self) -> None:
         """Fetch what the screen shows, in a worker (a newer reload cancels an older one)."""
-        self.run_worker(self.load, exclusive=True, group="load")
+        await self.load()
 
     async def load(self) -> None:
         """Fetch and draw what the screen shows (subclasses)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from tui.app import StaffApp
 
 MIN_NEW_PASSWORD = 12
+FIELD_HINTS = {
+    "username": "Your username, then Enter.",
+    "password": "Your password or PIN, then Enter to sign in.",
+    "new-password": "A new password of 12 characters or more, then Enter.",
+    "repeat-password": "The new password again, then Enter.",
+}
 
 
 class LoginScreen(Screen[None]):
@@ -47,6 +53,7 @@ class LoginScreen(Screen[None]):
             yield Input(placeholder="password or PIN", password=True, id="password")
             yield Input(placeholder="new password", password=True, id="new-password")
             yield Input(placeholder="new password again", password=True, id="repeat-password")
+            yield Static("", id="login-hint")
             yield Static(self.notice, markup=False, id="login-message")
         yield Footer()
 
@@ -55,6 +62,11 @@ class LoginScreen(Screen[None]):
             self.query_one(field).display = False
         self.watch(self.app, "edge_down_since", self._draw_banner)
         self.query_one("#username", Input).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Say what the focused field wants (also tells a fast typist the field has moved)."""
+        hint = FIELD_HINTS.get(event.widget.id or "", "")
+        self.query_one("#login-hint", Static).update(hint)
 
     def _draw_banner(self, _value: object = None) -> None:
         staff = self.staff
