@@ -36,7 +36,11 @@ $(KEY): | $(INSTALLED)
 	@mkdir -p $(dir $@)
 	$(BIN)/prep-refdb keygen --out $@
 
-run: run-edge ## the demo kitchen: set up once in .demo/edge, then served on 127.0.0.1:8700
+run: $(INSTALLED) ## the demo kitchen (set up once in .demo/edge) served in the background, the staff terminal on it
+	@$(PY) -m edge.demo --root $(DEMO) --host 127.0.0.1 --port $(EDGE_PORT) --no-serve
+	@$(PY) -m edge.demo --root $(DEMO) --host 127.0.0.1 --port $(EDGE_PORT) > $(DEMO)/edge.log 2>&1 & \
+		edge=$$!; trap 'kill $$edge 2>/dev/null || true; wait $$edge 2>/dev/null || true' EXIT; \
+		$(BIN)/prep-tui --edge http://127.0.0.1:$(EDGE_PORT) --wait 60
 
 run-edge: $(INSTALLED) ## set up (once) and serve the demo edge; logins in .demo/credentials.txt
 	$(PY) -m edge.demo --root $(DEMO) --host 127.0.0.1 --port $(EDGE_PORT)

@@ -1,7 +1,8 @@
 """The ``prep-tui`` command line: open the staff terminal against an edge.
 
 The edge's URL comes from ``--edge``, else ``PREP_TUI_EDGE``, else the demo edge on
-``http://127.0.0.1:8700``. Exit status 0 when the terminal is closed, 2 for bad arguments.
+``http://127.0.0.1:8700``. Exit status 0 when the terminal is closed, 1 when ``--wait`` ran out
+before the edge was ready, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +23,7 @@ from tui.client import EdgeClient
 PROG = "prep-tui"
 DEFAULT_EDGE = "http://127.0.0.1:8700"
 EDGE_VARIABLE = "PREP_TUI_EDGE"
+READY_POLL_SECONDS = 0.25
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +34,28 @@ def main(argv: list[str] | None = None) -> int:
     parts = urlsplit(edge)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         parser.error(f"--edge must be an http:// or https:// URL, not {edge!r}")
-    if args.poll <= 0 or args.timeout <= 0:
-        parser.error("--poll and --timeout must be positive")
+    if args.poll <= 0 or args.timeout <= 0 or args.wait < 0:
+        parser.error("--poll and --timeout must be positive, --wait not negative")
+    if args.wait and not wait_until_ready(edge, args.wait):
+        print(f"{PROG}: the edge at {edge} was not ready within {args.wait:g} s", file=sys.stderr)
+        return 1
     asyncio.run(_run(edge, args.packet_dir, args.poll, args.timeout))
     return 0
+
+
+def wait_until_ready(edge: str, seconds: float) -> bool:
+    """Poll the edge's ``/health/ready`` until it answers 200; False after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    print(f"{PROG}: waiting for the edge at {edge} ...", file=sys.stderr, flush=True)
+    with httpx.Client(base_url=edge, timeout=READY_POLL_SECONDS) as http:
+        while time.monotonic() < deadline:
+            try:
+                if http.get("/health/ready").status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(READY_POLL_SECONDS)
+    return False
 
 
 async def _run(edge: str, packet_dir: Path, poll: float, timeout: float) -> None:
@@ -57,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--edge",
         metavar="URL",
         help=f"the edge API's base URL (default: ${EDGE_VARIABLE}, else {DEFAULT_EDGE})",
+    )
+    parser.add_argument(
+        "--wait",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="first wait up to SECONDS for the edge to be ready (default: 0, open at once)",
     )
     parser.add_argument(
         "--packet-dir",
