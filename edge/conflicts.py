@@ -2,7 +2,9 @@
 
 A conflict is opened by sync (on the edge when a pulled booking lands on a slot this node sold,
 or received from the hub, which opens the same record under the same id). The booking the
-keeper rule set aside is in status ``conflict`` and holds nothing. A host resolves it here:
+keeper rule set aside is in status ``conflict`` and holds nothing. When the keeper leaves the
+slot (checked out, cancelled, no-show) the hub settles the conflict and gives the set-aside
+booking its slot back, which this node takes when it pulls. A host resolves it here:
 ``cancel`` cancels the set-aside booking (the hub refunds it when the change arrives), ``move``
 books its renter on another free slot and cancels the set-aside one, in one transaction.
 Both write the resolution through the journal, so the hub and the audit log see it.

@@ -1,13 +1,14 @@
 """Conflicts on the hub: collisions settled by the keeper rule, shown side by side, and resolved.
 
 Sync opens them (``hub.sync_push``) when an edge's offline booking collides with one the hub
-holds: the keeper keeps the slot, the loser waits in status ``conflict``. An admin or a host of
-the site resolves one here with ``cancel``: under the site's advisory lock the set-aside booking
-is cancelled (cancel wins on every replica) and the conflict marked resolved with a summary,
-and both go to the site's feed in that order, so the edge applies them on its next pull. The
-hub keeps the resolution as ``{"summary": text}``; the edge and this API show the text.
-``move`` books a new slot, which the site does (its edge knows the station's day); the hub
-refuses it (422).
+holds: the keeper keeps the slot, the loser waits in status ``conflict``. Sync also settles one
+when its keeper leaves the slot (``hub.sync_settle``: resolved by ``hub``, and the loser gets
+its slot back). An admin or a host of the site resolves one here with ``cancel``: under the
+site's advisory lock the set-aside booking is cancelled (cancel wins on every replica) and the
+conflict marked resolved with a summary, and both go to the site's feed in that order, so the
+edge applies them on its next pull. The hub keeps the resolution as ``{"summary": text}``; the
+edge and this API show the text. ``move`` books a new slot, which the site does (its edge knows
+the station's day); the hub refuses it (422).
 """
 
 from __future__ import annotations

@@ -192,12 +192,13 @@ async def test_a_hold_expires_and_frees_its_slot_without_anything_running(
     again = await hub_client.post("/api/v1/bookings", json=body(), headers=admin_headers)
     assert again.status_code == 201, again.text
     assert (await stored(hub_db, held.json()["id"]))["status"] == "cancelled"
-    entries = [(r["entity"], r["entity_id"]) for r in await feed(hub_db)][2:]
-    assert entries == [
-        ("booking", held.json()["id"]),  # the expired hold, cancelled for the edge too
+    fed = (await feed(hub_db))[2:]
+    assert [(r["entity"], r["entity_id"]) for r in fed] == [
+        ("booking", held.json()["id"]),  # the expired hold, lapsed for the edge too
         ("renter", RENTER),
         ("booking", again.json()["id"]),
     ]
+    assert fed[0]["payload"]["lapsed"] is True  # not a user's cancel: a confirmation overrules
 
 
 async def test_a_retried_id_answers_the_same_booking(
