@@ -72,9 +72,19 @@ class StaffScreen(Screen[None]):
         """Fetch and draw what the screen shows (subclasses)."""
 
     def on_mount(self) -> None:
-        for name in ("sync_status", "reference", "edge_down_since"):
+        for name in ("reference", "edge_down_since"):
             self.watch(self.app, name, self._draw_frame, init=False)
+        self.watch(self.app, "sync_status", self._ticked, init=False)
         self._draw_frame()
+
+    def _ticked(self, _status: object) -> None:
+        """The status timer brought news: redraw, and let the screen in front catch up."""
+        self._draw_frame()
+        if self.is_current and self.staff.signed_in:
+            self.on_tick()
+
+    def on_tick(self) -> None:
+        """Called on every status update while this screen is in front (subclasses)."""
 
     def on_screen_suspend(self) -> None:
         # A dialog on top changes nothing this screen shows; another screen or mode may have.

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Input, Static
 
 from tui.errors import EdgeProblem, EdgeUnreachable
 from tui.widgets.banner import EdgeBanner
+from tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from tui.app import StaffApp
@@ -55,12 +56,14 @@ class LoginScreen(Screen[None]):
             yield Input(placeholder="new password again", password=True, id="repeat-password")
             yield Static("", id="login-hint")
             yield Static(self.notice, markup=False, id="login-message")
+        yield StatusBar()
         yield Footer()
 
     def on_mount(self) -> None:
         for field in ("#new-password", "#repeat-password"):
             self.query_one(field).display = False
         self.watch(self.app, "edge_down_since", self._draw_banner)
+        self.watch(self.app, "reference", self._draw_status)
         self.query_one("#username", Input).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
@@ -72,6 +75,10 @@ class LoginScreen(Screen[None]):
         staff = self.staff
         banner = self.query_one(EdgeBanner)
         banner.show(staff.edge_down_since, staff.edge.url, staff.poll_seconds, staff.tz)
+
+    def _draw_status(self, _value: object = None) -> None:
+        staff = self.staff
+        self.query_one(StatusBar).show(None, staff.reference, staff.now(), staff.tz)
 
     def _say(self, text: str) -> None:
         self.query_one("#login-message", Static).update(text)

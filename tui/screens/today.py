@@ -52,6 +52,10 @@ class TodayScreen(StaffScreen):
         agenda.add_columns("time", "station", "renter", "status", "code")
         self.query_one(Timeline).focus()
 
+    def on_tick(self) -> None:
+        """Keep the schedule current: bookings that arrived by sync, the now-line moving on."""
+        self.reload()
+
     @property
     def shown_day(self) -> date:
         return self.day or self.staff.now().astimezone(self.staff.tz).date()

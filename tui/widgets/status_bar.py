@@ -51,7 +51,7 @@ class StatusBar(Static):
 
     def _link(self, status: SyncStatus | None, now: datetime, tz: ZoneInfo) -> Text:
         if status is None:
-            return Text("SYNC ?", self.get_component_rich_style("status-bar--muted"))
+            return Text("sync: not known yet", self.get_component_rich_style("status-bar--muted"))
         if not status.enrolled:
             return Text("LOCAL ONLY", self.get_component_rich_style("status-bar--warn"))
         if status.online:
