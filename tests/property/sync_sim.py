@@ -589,7 +589,7 @@ class World:
                 if report.outcome != "ok":
                     ledger.problems.append(f"[settle] edge {node.index}: {report.error}")
                     break
-                if not (report.push.sent or report.pull.applied or report.pull.skipped):
+                if not (moved(report) or report.bootstrap):  # a bootstrap writes its audit
                     break
             else:
                 ledger.problems.append(f"[settle] edge {node.index} still moves after settling")
@@ -608,11 +608,16 @@ def restore_statements(tables: Sequence[str], filled: Sequence[str]) -> str:
     )
 
 
+def moved(report: RoundReport) -> bool:
+    return bool(report.push.sent or report.pull.applied or report.pull.skipped)
+
+
 def summary(report: RoundReport) -> str:
     if report.outcome != "ok":
         return f"{report.outcome}: {report.error}"
-    push, pull = report.push, report.pull
-    return f"ok: pushed {push.sent} ({push.duplicates} dup), pulled {pull.applied}"
+    push, pull, boot = report.push, report.pull, report.bootstrap
+    snapshot = f", bootstrapped {boot.received} rows" if boot else ""
+    return f"ok: pushed {push.sent} ({push.duplicates} dup), pulled {pull.applied}{snapshot}"
 
 
 def refused_unless(
@@ -717,7 +722,7 @@ async def build_world(
         for _ in range(SETTLE_ROUNDS):
             report = await node.runner.run_once()
             assert report.outcome == "ok", report.error
-            if not (report.push.sent or report.pull.applied):
+            if not moved(report):
                 break
     await world.take_snapshot()
     return world
