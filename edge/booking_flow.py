@@ -120,7 +120,9 @@ async def _apply(tx: Tx, booking: Booking, action: str) -> None:
 
 
 async def confirm_expired_hold(services: EdgeServices, tx: Tx, booking: Booking) -> None:
-    """An expired hold may still be confirmed if nobody took the slot meanwhile."""
+    """An expired hold may still be confirmed if nobody took the slot meanwhile, as far as this
+    node knows: if the hub lapsed the hold to sell the slot online, the push of this
+    confirmation takes the booking back there and the keeper rule settles the two."""
     clash = find_clash(
         tx.raw,
         booking.resource_id,
