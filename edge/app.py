@@ -71,6 +71,7 @@ def create_app(
                 if jobs is not None:
                     await jobs.stop()
                 await runner.wait_background()
+                await runner.close()
                 metrics.bind(None)
 
     def provide_services(state: State) -> EdgeServices:

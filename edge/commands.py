@@ -216,16 +216,18 @@ async def _sync(settings: EdgeSettings, once: bool) -> int:
 
     async with open_services(settings) as services:
         runner = SyncRunner(services)
-        while True:
-            report = await runner.run_once()
-            status = await sync_status(services)
-            _print_round(report.summary(), status.model_dump(mode="json"))
-            if once:
-                return 0 if report.outcome == "ok" else 1
-            wait = (
-                (runner.next_due - services.clock.now()).total_seconds() if runner.next_due else 5
-            )
-            await asyncio.sleep(max(wait, 0.5))
+        try:
+            while True:
+                report = await runner.run_once()
+                status = await sync_status(services)
+                _print_round(report.summary(), status.model_dump(mode="json"))
+                if once:
+                    return 0 if report.outcome == "ok" else 1
+                due = runner.next_due
+                wait = (due - services.clock.now()).total_seconds() if due else 5
+                await asyncio.sleep(max(wait, 0.5))
+        finally:
+            await runner.close()
 
 
 def _print_round(summary: dict[str, Any], status: dict[str, Any]) -> None:

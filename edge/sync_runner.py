@@ -103,6 +103,33 @@ class SyncRunner:
         self.next_due: datetime | None = None
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[RoundReport]] = set()
+        self._link: HubLink | None = None  # kept between rounds: its connection and key
+        self._link_for: tuple[Any, ...] | None = None  # hub_url, node_id, generation, transport
+
+    async def close(self) -> None:
+        """Close the link to the hub (its pooled connection); the next round opens another."""
+        link, self._link, self._link_for = self._link, None, None
+        if link is not None:
+            await link.close()
+
+    async def _hub_link(self, state: dict[str, Any]) -> HubLink:
+        """The link for this enrolment, opened once and reused by every round after."""
+        from edge.hub_link import HubLink
+
+        wanted = (state["hub_url"], state["node_id"], state["generation"], id(self.transport))
+        if self._link is not None and self._link_for == wanted:
+            return self._link
+        await self.close()
+        services = self.services
+        self._link = HubLink(
+            state["hub_url"],
+            state["node_id"],
+            load_private_key(services.settings.key_dir / "node.key"),
+            lambda: epoch_ms(services.clock.now()),
+            self.transport,
+        )
+        self._link_for = wanted
+        return self._link
 
     def start_background(self) -> None:
         """A round now, without waiting for it (``POST /sync/run``); rounds never overlap."""
@@ -146,19 +173,12 @@ class SyncRunner:
 
     async def _round(self) -> RoundReport:
         from edge.blob_sync import upload_missing_blobs
-        from edge.hub_link import HubLink
 
         services = self.services
         state = await read_link(services)
         if state["hub_url"] is None:
             return RoundReport("not_enrolled", error="this node is not enrolled with a hub")
-        link = HubLink(
-            state["hub_url"],
-            state["node_id"],
-            load_private_key(services.settings.key_dir / "node.key"),
-            lambda: epoch_ms(services.clock.now()),
-            self.transport,
-        )
+        link = await self._hub_link(state)
         report = RoundReport("ok")
         try:
             report.push = await push_pending(
@@ -172,10 +192,9 @@ class SyncRunner:
         except HubUnreachable as exc:
             report.outcome, report.error = "offline", exc.message
             report.retry_after_s = exc.retry_after_s
+            await self.close()  # a fresh connection when the hub is back
         except HubRefused as exc:
             report.outcome, report.error = "refused", f"{exc.hub_code}: {exc.message}"
-        finally:
-            await link.close()
         await _record_round(services, report, link.last_hub_time_ms)
         if report.outcome not in ("ok", "not_enrolled"):  # a lone node is not a warning
             log.warning("sync %s: %s", report.outcome, report.error)

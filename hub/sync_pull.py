@@ -16,10 +16,11 @@ compaction that commits in between is seen (it raises the horizon in its own tra
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.clock import epoch_ms
@@ -29,6 +30,7 @@ from sync.pii import PiiCipher
 from sync.wire import FeedChange, PullPage
 
 MAX_PAGE = 20_000
+_json = msgspec.json.Decoder(dict[str, Any]).decode
 BUNDLE_HEADER = "X-Prep-Bundle-Version"  # the newest published reference bundle
 
 _PAGE = (
@@ -51,6 +53,13 @@ def opened(entity: str, payload: dict[str, Any], pii: PiiCipher | None) -> dict[
     return sent
 
 
+async def without_waiting_for_disk(session: AsyncSession) -> None:
+    """Begin a pull's transaction with an asynchronous commit: a pull writes soft state only
+    (its nonce, when the node was seen, what it reported), so its commit need not wait for the
+    disk; a crash can lose the last moments of that state and nothing a node relies on."""
+    await session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
 async def pull_page(
     session: AsyncSession,
     node: Node,
@@ -60,7 +69,6 @@ async def pull_page(
     pii: PiiCipher | None = None,
 ) -> PullPage:
     conn = await driver(session)
-    await conn.execute("UPDATE node SET last_seen_at = $2 WHERE id = $1", node.id, now)
     # A new node facing more than a page goes to the snapshot; asked before reading payloads.
     long_feed = checkpoint == 0 and await conn.fetchval(_BEYOND, node.site_id, limit) is not None
     rows = [] if long_feed else await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
@@ -85,7 +93,7 @@ async def pull_page(
             op=row["op"],
             payload=opened(
                 row["entity"],
-                json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"],
+                _json(row["payload"]) if isinstance(row["payload"], str) else row["payload"],
                 pii,
             ),
         )
@@ -99,20 +107,22 @@ async def pull_page(
     )
 
 
-async def record_health(
-    session: AsyncSession, node_id: str, depth: int | None, oldest_ms: int | None
+_SEEN = (
+    "UPDATE node SET last_seen_at = $2,"
+    " reported_outbox_depth = COALESCE($3, reported_outbox_depth),"
+    " reported_oldest_unsent_at = CASE WHEN $3::int IS NULL THEN reported_oldest_unsent_at"
+    " ELSE $4 END WHERE id = $1"
+)
+
+
+async def record_seen(
+    session: AsyncSession, node_id: str, now: datetime, depth: int | None, oldest_ms: int | None
 ) -> None:
-    """Keep what the node reported about its outbox, for ``/api/v1/nodes`` and ``/metrics``."""
-    if depth is None:
-        return
+    """The node was seen now; keep what it reported about its outbox (``/api/v1/nodes``,
+    ``/metrics``), or what it reported before when this request carried nothing."""
     oldest = datetime.fromtimestamp(oldest_ms / 1000, UTC) if oldest_ms else None
     conn = await driver(session)
-    await conn.execute(
-        "UPDATE node SET reported_outbox_depth = $2, reported_oldest_unsent_at = $3 WHERE id = $1",
-        node_id,
-        depth,
-        oldest,
-    )
+    await conn.execute(_SEEN, node_id, now, depth, oldest)
 
 
 async def latest_bundle_version(session: AsyncSession) -> int | None:

@@ -147,7 +147,7 @@ def encode_pull(page: PullPage, level: int = COMPRESSION_LEVEL) -> bytes:
         "snap": page.snapshot_required,
         "t": page.hub_time_ms,
     }
-    return _deflate(head, page.changes, _PULL_FIELDS, level)
+    return _deflate(head, page.changes, _PULL_FIELDS, level, check_json=False)  # from jsonb
 
 
 def decode_pull(data: bytes, *, max_raw_bytes: int) -> PullPage:
@@ -169,9 +169,14 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def _deflate(
-    head: dict[str, Any], rows: Sequence[tuple[Any, ...]], fields: Sequence[str], level: int
+    head: dict[str, Any],
+    rows: Sequence[tuple[Any, ...]],
+    fields: Sequence[str],
+    level: int,
+    *,
+    check_json: bool = True,
 ) -> bytes:
-    writer = ColumnWriter()
+    writer = ColumnWriter(check_json=check_json)
     first = len(rows[0]) - len(fields) - 1 if rows else 0  # a push's seq is implied
     by_field = list(zip(*rows, strict=True)) or [()] * (len(fields) + first + 1)
     cols = {name: writer.column(by_field[first + i]) for i, name in enumerate(fields)}

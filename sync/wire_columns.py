@@ -58,8 +58,9 @@ def check(condition: bool, message: str) -> None:
 class ColumnWriter:
     """Writes columns in order, keeping the document's string table."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, check_json: bool = True) -> None:
         self._positions: dict[str | None, int] = {}
+        self._check_json = check_json  # off for payloads read back from a JSON column
 
     @property
     def table(self) -> list[str | None]:
@@ -73,7 +74,7 @@ class ColumnWriter:
             return ["s", self._references(values)]
         if kinds == _INTS:
             return ["i", steps(values)]
-        if not kinds <= _SCALARS:
+        if self._check_json and not kinds <= _SCALARS:
             _refuse_nan(values)
         return ["j", list(values)]
 

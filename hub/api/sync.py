@@ -24,7 +24,14 @@ from hub.errors import InvalidInput, PayloadTooLarge, Unauthorized
 from hub.errors_http import error_response
 from hub.services import HubServices
 from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
-from hub.sync_pull import BUNDLE_HEADER, MAX_PAGE, latest_bundle_version, pull_page, record_health
+from hub.sync_pull import (
+    BUNDLE_HEADER,
+    MAX_PAGE,
+    latest_bundle_version,
+    pull_page,
+    record_seen,
+    without_waiting_for_disk,
+)
 from hub.sync_push import apply_push, check_clock
 from hub.sync_snapshot import MAX_SNAPSHOT_PAGE, SNAPSHOT_PAGE, snapshot_page
 from sync.pii import PiiCipher
@@ -123,9 +130,10 @@ async def pull(
     signed = await _signed(request)
     now = services.clock.now()
     async with services.db.write() as session:
+        await without_waiting_for_disk(session)
         node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
         page = await pull_page(session, node, checkpoint, limit, now, _pii(services))
-        await record_health(session, node.id, outbox_depth, oldest_unsent_ms)
+        await record_seen(session, node.id, now, outbox_depth, oldest_unsent_ms)
         bundle = await latest_bundle_version(session)
     headers = {BUNDLE_HEADER: str(bundle)} if bundle is not None else {}
     return Response(encode_pull(page), media_type=CONTENT_TYPE, headers=headers)
