@@ -104,7 +104,9 @@ async def bootstrap(
                 report.restarts += 1  # the hub compacted past it meanwhile: start a new one
                 as_of, cursor, ahead = None, None, None
                 continue
-            if (as_of is not None and page.as_of != as_of) or page.next_cursor == cursor:
+            if (as_of is not None and page.as_of != as_of) or (
+                page.next_cursor is not None and page.next_cursor == cursor
+            ):  # a page must move on; one page alone has no next cursor, as it began with none
                 raise HubRefused(
                     "the hub's snapshot pages do not follow one another", 200, "bad_page"
                 )

@@ -92,50 +92,46 @@ def _verify(key: str, request: SignedRequest, now: datetime, skew_ms: int) -> st
         raise Unauthorized("the node's registered key is unusable") from None
 
 
-async def _remember_nonce(
-    session: AsyncSession, node_id: str, headers: Mapping[str, str], now: datetime, ttl_s: int
-) -> None:
-    conn = await driver(session)
-    nonce = next(v for k, v in headers.items() if k.lower() == "x-prep-nonce")
-    fresh = await conn.fetchval(
-        "INSERT INTO request_nonce (node_id, nonce, seen_at) VALUES ($1, $2, $3)"
-        " ON CONFLICT DO NOTHING RETURNING 1",
-        node_id,
-        nonce,
-        now,
-    )
-    if fresh is None:
-        raise Unauthorized("request refused: this nonce was used before (a replay)")
-    if random.randrange(PRUNE_EVERY) == 0:  # noqa: S311 - load spreading, not a secret
-        await conn.execute(
-            "DELETE FROM request_nonce WHERE seen_at < $1", now - timedelta(seconds=ttl_s)
-        )
-
-
-_NODE = (
-    "SELECT id, site_id, name, public_key, generation, enrolled_at, revoked_at, last_seen_at,"
+_NODE_AND_NONCE = (  # one round trip: the node, and its request's nonce taken if it is new
+    "WITH taken AS (INSERT INTO request_nonce (node_id, nonce, seen_at) SELECT id, $2, $3"
+    " FROM node WHERE id = $1 ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT id, site_id, name, public_key, generation, enrolled_at, revoked_at, last_seen_at,"
     " high_water, reported_outbox_depth, reported_oldest_unsent_at, clock_offset_ms,"
-    " audit_gap_after FROM node WHERE id = $1"
+    " audit_gap_after, (SELECT count(*) FROM taken) AS fresh FROM node WHERE id = $1"
 )
 
 
 async def authenticate(
     session: AsyncSession, request: SignedRequest, now: datetime, skew_ms: int, ttl_s: int
 ) -> Node:
-    """The enrolled, unrevoked node that signed ``request`` (401 otherwise)."""
+    """The enrolled, unrevoked node that signed ``request`` (401 otherwise).
+
+    The nonce is taken in the same statement that reads the node; a request refused for any
+    reason rolls its transaction back, nonce included, so only a verified request spends one.
+    """
     try:
         node_id = claimed_node(request.headers)
     except SignatureRejected as exc:
         raise _refused(exc) from None
+    nonce = next((v for k, v in request.headers.items() if k.lower() == "x-prep-nonce"), None)
+    if not nonce:
+        raise Unauthorized("request refused: the request carries no nonce")
     conn = await driver(session)
-    row = await conn.fetchrow(_NODE, node_id)  # no ORM: every sync request passes here
+    row = await conn.fetchrow(_NODE_AND_NONCE, node_id, nonce, now)  # no ORM: every request
     if row is None:
         raise Unauthorized("unknown node: enrol it first")
-    node = Node(**row)
+    fields = dict(row)
+    fresh = fields.pop("fresh")
+    node = Node(**fields)
     if node.revoked_at is not None:
         raise Unauthorized("this node has been revoked")
     _verify(node.public_key, request, now, skew_ms)
-    await _remember_nonce(session, node.id, request.headers, now, ttl_s)
+    if not fresh:
+        raise Unauthorized("request refused: this nonce was used before (a replay)")
+    if random.randrange(PRUNE_EVERY) == 0:  # noqa: S311 - load spreading, not a secret
+        await conn.execute(
+            "DELETE FROM request_nonce WHERE seen_at < $1", now - timedelta(seconds=ttl_s)
+        )
     return node
 
 

@@ -37,7 +37,6 @@ _PAGE = (
     "SELECT hub_seq, hlc, origin, entity, entity_id, op, payload FROM feed"
     " WHERE site_id = $1 AND hub_seq > $2 ORDER BY hub_seq LIMIT $3"
 )
-_HORIZON = "SELECT feed_horizon FROM site WHERE id = $1"
 _BEYOND = "SELECT hub_seq FROM feed WHERE site_id = $1 ORDER BY hub_seq OFFSET $2 LIMIT 1"
 
 
@@ -68,65 +67,63 @@ async def pull_page(
     now: datetime,
     pii: PiiCipher | None = None,
 ) -> PullPage:
+    page, _bundle = await serve_pull(session, node, checkpoint, limit, now, pii)
+    return page
+
+
+async def serve_pull(
+    session: AsyncSession,
+    node: Node,
+    checkpoint: int,
+    limit: int,
+    now: datetime,
+    pii: PiiCipher | None = None,
+    reported: tuple[int | None, int | None] = (None, None),
+) -> tuple[PullPage, int | None]:
+    """The page after ``checkpoint`` and the newest published bundle's version, in at most
+    three statements; the node is marked seen with what it ``reported`` (outbox depth, oldest
+    unsent change in epoch ms; ``None`` keeps what it reported before)."""
     conn = await driver(session)
     # A new node facing more than a page goes to the snapshot; asked before reading payloads.
     long_feed = checkpoint == 0 and await conn.fetchval(_BEYOND, node.site_id, limit) is not None
     rows = [] if long_feed else await conn.fetch(_PAGE, node.site_id, checkpoint, limit + 1)
+    depth, oldest_ms = reported
+    oldest = datetime.fromtimestamp(oldest_ms / 1000, UTC) if oldest_ms else None
+    tail = await conn.fetchrow(_SEEN_HORIZON_BUNDLE, node.id, now, depth, oldest, node.site_id)
+    bundle = tail["bundle"]
+    stamp = epoch_ms(now)
+    if checkpoint < (tail["horizon"] or 0) or long_feed:
+        page = PullPage([], checkpoint, more=False, hub_time_ms=stamp, snapshot_required=True)
+        return page, bundle
     more = len(rows) > limit
-    horizon = await conn.fetchval(_HORIZON, node.site_id) or 0
-    if checkpoint < horizon or long_feed:
-        return PullPage(
-            changes=[],
-            checkpoint=checkpoint,
-            more=False,
-            snapshot_required=True,
-            hub_time_ms=epoch_ms(now),
-        )
     rows = rows[:limit]
     changes = [
         FeedChange(
-            hub_seq=row["hub_seq"],
-            hlc=row["hlc"],
-            origin=row["origin"],
-            entity=row["entity"],
-            entity_id=row["entity_id"],
-            op=row["op"],
-            payload=opened(
-                row["entity"],
-                _json(row["payload"]) if isinstance(row["payload"], str) else row["payload"],
-                pii,
-            ),
+            row["hub_seq"],
+            row["hlc"],
+            row["origin"],
+            row["entity"],
+            row["entity_id"],
+            row["op"],
+            opened(row["entity"], _payload(row["payload"]), pii),
         )
         for row in rows
     ]
-    return PullPage(
-        changes=changes,
-        checkpoint=rows[-1]["hub_seq"] if rows else checkpoint,
-        more=more,
-        hub_time_ms=epoch_ms(now),
-    )
+    last = rows[-1]["hub_seq"] if rows else checkpoint
+    return PullPage(changes, last, more=more, hub_time_ms=stamp), bundle
 
 
-_SEEN = (
-    "UPDATE node SET last_seen_at = $2,"
+def _payload(value: str | dict[str, Any]) -> dict[str, Any]:
+    return _json(value) if isinstance(value, str) else value
+
+
+# The node seen now (with its report), then the site's horizon, read after the page's rows so a
+# compaction committed in between is seen, and the newest bundle: one round trip.
+_SEEN_HORIZON_BUNDLE = (
+    "WITH seen AS (UPDATE node SET last_seen_at = $2,"
     " reported_outbox_depth = COALESCE($3, reported_outbox_depth),"
     " reported_oldest_unsent_at = CASE WHEN $3::int IS NULL THEN reported_oldest_unsent_at"
-    " ELSE $4 END WHERE id = $1"
+    " ELSE $4 END WHERE id = $1)"
+    " SELECT (SELECT feed_horizon FROM site WHERE id = $5) AS horizon,"
+    " (SELECT max(version) FROM reference_bundle) AS bundle"
 )
-
-
-async def record_seen(
-    session: AsyncSession, node_id: str, now: datetime, depth: int | None, oldest_ms: int | None
-) -> None:
-    """The node was seen now; keep what it reported about its outbox (``/api/v1/nodes``,
-    ``/metrics``), or what it reported before when this request carried nothing."""
-    oldest = datetime.fromtimestamp(oldest_ms / 1000, UTC) if oldest_ms else None
-    conn = await driver(session)
-    await conn.execute(_SEEN, node_id, now, depth, oldest)
-
-
-async def latest_bundle_version(session: AsyncSession) -> int | None:
-    """The newest published reference bundle's version: the edge fetches only when it is newer."""
-    conn = await driver(session)
-    version = await conn.fetchval("SELECT max(version) FROM reference_bundle")
-    return int(version) if version is not None else None

@@ -27,9 +27,7 @@ from hub.sync_nodes import EnrollRequest, SignedRequest, authenticate, enroll
 from hub.sync_pull import (
     BUNDLE_HEADER,
     MAX_PAGE,
-    latest_bundle_version,
-    pull_page,
-    record_seen,
+    serve_pull,
     without_waiting_for_disk,
 )
 from hub.sync_push import apply_push, check_clock
@@ -132,9 +130,10 @@ async def pull(
     async with services.db.write() as session:
         await without_waiting_for_disk(session)
         node = await authenticate(session, signed, now, limits.clock_skew_ms, limits.nonce_ttl_s)
-        page = await pull_page(session, node, checkpoint, limit, now, _pii(services))
-        await record_seen(session, node.id, now, outbox_depth, oldest_unsent_ms)
-        bundle = await latest_bundle_version(session)
+        reported = (outbox_depth, oldest_unsent_ms)
+        page, bundle = await serve_pull(
+            session, node, checkpoint, limit, now, _pii(services), reported
+        )
     headers = {BUNDLE_HEADER: str(bundle)} if bundle is not None else {}
     return Response(encode_pull(page), media_type=CONTENT_TYPE, headers=headers)
 
