@@ -237,3 +237,5 @@ class SyncState(EdgeModel, table=True):
     failures: int = 0
     last_error: str | None = None
     clock_offset_ms: int | None = None
+    snapshot_as_of: int | None = None  # a bootstrap in progress: its feed position
+    snapshot_cursor: str | None = None  # and the next page to ask for

@@ -30,6 +30,8 @@ CONTRACT_COMMANDS: dict[str, dict[tuple[str, ...], list[str]]] = {
         ("admin", "create"): ["--email", "--password-stdin"],
         ("enroll-token",): ["--site-name"],
         ("publish-refdb",): ["FILE"],
+        ("compact-feed",): ["--keep-days"],  # beyond CONTRACT.md: sync operations
+        ("audit-verify",): ["--node"],
     },
     "prep-tui": {(): ["--edge"]},
 }
