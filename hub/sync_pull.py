@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.clock import epoch_ms
@@ -56,7 +55,8 @@ async def without_waiting_for_disk(session: AsyncSession) -> None:
     """Begin a pull's transaction with an asynchronous commit: a pull writes soft state only
     (its nonce, when the node was seen, what it reported), so its commit need not wait for the
     disk; a crash can lose the last moments of that state and nothing a node relies on."""
-    await session.execute(text("SET LOCAL synchronous_commit = off"))
+    connection = await session.connection()
+    await connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
 async def pull_page(
