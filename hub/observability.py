@@ -209,7 +209,7 @@ class Metrics:
 def hub_time_hook(clock: Clock) -> BeforeMessageSendHookHandler:
     """A ``before_send`` hook stamping ``X-Hub-Time`` (ms since the epoch) on every response."""
 
-    def stamp(message: Message, scope: Scope) -> None:
+    async def stamp(message: Message, scope: Scope) -> None:  # async: a sync hook runs in a thread
         if message["type"] == "http.response.start":
             MutableScopeHeaders.from_message(message)[HUB_TIME_HEADER] = str(epoch_ms(clock.now()))
 
