@@ -1,25 +1,18 @@
 """Hub fan-in: hundreds of edges polling ``GET /sync/v1/pull`` at once, each request signed.
 
-``python -m bench.fanin [--quick] [--json]`` starts a real ``prep-hub serve`` on a throwaway
-database (``bench.sync_setup.Hub``) and enrols 500 nodes (``--quick``: 100) through the real
-enrolment endpoint: one-time tokens are issued in this process by ``hub.enrollment.issue_token``
-(what ``prep-hub enroll-token`` runs, without a process per token), then each node, with its own
-Ed25519 key, posts its signed ``POST /sync/v1/enroll`` with ``edge.hub_link.HubLink``. Each
-site's feed gets 20 booking changes by ``COPY``.
+``python -m bench.fanin [--quick] [--json] [--interval S]``: a real ``prep-hub serve`` on a
+throwaway database; 500 nodes (``--quick``: 100) enrol through the real signed endpoint, each
+with its own Ed25519 key (tokens issued in process); each site's feed gets 20 changes by COPY.
 
-Then every node polls once a second for 20 s (``--quick``: 5 s), phases spread over the
-second, each on its own keep-alive connection, as a fleet does. Polls are open loop: latency
-counts from when a poll was due, so a slow answer delays that node's next poll and the delay is
-measured, not hidden. Every poll asks from checkpoint 0 with an outbox report, so each answer
-carries the site's 20 changes and the hub records the node's health: heavier than a caught-up
-node's empty page. The first round (connections opening) is not counted; a poll unanswered
-after 30 s (an edge's own timeout) counts as an error.
+Then every node polls every ``--interval`` s (default 5: an edge's ``sync.interval_seconds``;
+1 is five times a fleet's load) for 20 rounds (``--quick``: 5), phases spread over the interval,
+each on its own keep-alive connection. Polls are open loop: latency counts from when a poll was
+due. Every poll asks from checkpoint 0 with an outbox report, so each answer carries the site's
+20 changes (heavier than a caught-up node's empty page). The first round (connections opening)
+is not counted; a poll unanswered after 30 s (an edge's own timeout) counts as an error.
 
-The client writes each signed request as bytes and reads the answer by ``Content-Length``
-(``bench.loadgen`` style: tens of microseconds a poll besides the signature), but it shares the
-box's 2 cores with the hub and PostgreSQL; the CPU each of them used is reported (PostgreSQL:
-the backends serving the bench database). The reference beside the fan-in figure is one node
-polling alone, back to back, in the same run.
+A lean raw-socket client (``bench.loadgen`` style) shares the 2 cores with the hub and
+PostgreSQL; the CPU each used is reported, beside one node polling alone in the same run.
 """
 
 from __future__ import annotations
@@ -217,10 +210,12 @@ class Tally:
         self.last_done = max(self.last_done, done)
 
 
-async def node_loop(poller: Poller, first_due: float, rounds: int, tally: Tally) -> None:
-    """Poll at ``first_due + k`` seconds; round 0 opens the connection and is not counted."""
+async def node_loop(
+    poller: Poller, first_due: float, rounds: int, tally: Tally, interval: float
+) -> None:
+    """Poll at ``first_due + k * interval``; round 0 opens the connection and is not counted."""
     for round_no in range(rounds + 1):
-        due = first_due + round_no
+        due = first_due + round_no * interval
         if (delay := due - time.perf_counter()) > 0:
             await asyncio.sleep(delay)
         try:
@@ -290,7 +285,7 @@ class BackendCpu:
         return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
-async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
+async def fan_in(hub: Hub, nodes: list[Node], rounds: int, interval: float) -> dict[str, Any]:
     host, port = "127.0.0.1", hub.port
     alone_ms = await alone(nodes[0], host, port)
     tally = Tally()
@@ -299,12 +294,12 @@ async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
     watcher = asyncio.create_task(postgres.watch(stop))
     hub_cpu, own_cpu, wall = _cpu_s(pid), time.process_time(), time.perf_counter()
     begins = wall + 0.2
-    spread = 1.0 / len(nodes)
+    spread = interval / len(nodes)
     await asyncio.gather(*(
-        node_loop(Poller(n, host, port), begins + i * spread, seconds, tally)
+        node_loop(Poller(n, host, port), begins + i * spread, rounds, tally, interval)
         for i, n in enumerate(nodes)
     ))  # fmt: skip
-    window = tally.last_done - (begins + 1)  # counted rounds start one second in
+    window = tally.last_done - (begins + interval)  # counted rounds start one interval in
     hub_cpu, own_cpu = _cpu_s(pid) - hub_cpu, time.process_time() - own_cpu
     wall = time.perf_counter() - wall
     stop.set()
@@ -313,7 +308,8 @@ async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
     polls = len(tally.latencies_ms) + tally.errors + len(nodes)  # the uncounted first round too
     return {
         "edges": len(nodes),
-        "seconds": seconds,
+        "seconds": rounds * interval,
+        "interval_s": interval,
         "polls": len(tally.latencies_ms) + tally.errors,
         "pull_p50_ms": cuts[49] if cuts else float("nan"),
         "pull_p99_ms": cuts[98] if cuts else float("nan"),
@@ -329,22 +325,22 @@ async def fan_in(hub: Hub, nodes: list[Node], seconds: int) -> dict[str, Any]:
     }
 
 
-async def measure(hub: Hub, count: int, seconds: int) -> dict[str, Any]:
+async def measure(hub: Hub, count: int, rounds: int, interval: float) -> dict[str, Any]:
     began = time.perf_counter()
     nodes = await enrol(hub.base, await issue_tokens(hub.url, count))
     await fill_feeds(hub.database, nodes)
     setup_s = time.perf_counter() - began
-    return {**await fan_in(hub, nodes, seconds), "setup_s": setup_s}
+    return {**await fan_in(hub, nodes, rounds, interval), "setup_s": setup_s}
 
 
-def run(quick: bool) -> dict[str, Any]:
-    count, seconds = (100, 5) if quick else (500, 20)
+def run(quick: bool, interval: float) -> dict[str, Any]:
+    count, rounds = (100, 5) if quick else (500, 20)
     with tempfile.TemporaryDirectory(prefix="prep-bench-fanin-") as tmp:
         hub = Hub(Path(tmp))
         hub.create()
         hub.start()
         try:
-            figures = asyncio.run(measure(hub, count, seconds))
+            figures = asyncio.run(measure(hub, count, rounds, interval))
         finally:
             hub.stop()
             hub.log.close()
@@ -362,13 +358,15 @@ def render(r: dict[str, Any]) -> str:
          f"{mark} <= {TARGET_P99_MS:.0f} ms ({ratio:.0f}x one node alone)"),
         ("pull p50", f"{r['pull_p50_ms']:,.1f} ms", f"max {r['pull_max_ms']:,.0f} ms"),
         ("one node alone, p50", f"{r['alone_p50_ms']:.1f} ms", "reference, same run"),
-        ("polls/s", f"{r['polls_per_s']:,.0f}/s", f"offered {r['edges']}/s for {r['seconds']} s"),
+        ("polls/s", f"{r['polls_per_s']:,.0f}/s",
+         f"offered {r['edges'] / r['interval_s']:,.0f}/s: each edge every {r['interval_s']:g} s"),
         ("errors", f"{r['errors']:,}", f"of {r['polls']:,} polls: {r['outcomes']}"),
         ("CPU: hub / PostgreSQL / client",
          f"{r['hub_cpu_pct']:.0f}/{r['postgres_cpu_pct']:.0f}/{r['client_cpu_pct']:.0f}%",
          "of one core each, during the polling"),
         ("hub CPU per poll", f"{r['hub_cpu_ms_per_poll']:.1f} ms",
-         f"{r['edges']} polls/s need {r['hub_cpu_ms_per_poll'] * r['edges'] / 1000:.1f} cores"),
+         f"{r['edges'] / r['interval_s']:,.0f} polls/s need"
+         f" {r['hub_cpu_ms_per_poll'] * r['edges'] / r['interval_s'] / 1000:.1f} cores"),
         ("setup", f"{r['setup_s']:.1f} s", "tokens, signed enrolments, feed COPY"),
     ]  # fmt: skip
     width = max(len(row[0]) for row in rows)
@@ -382,10 +380,13 @@ KEYS = ("edges", "pull_p50_ms", "pull_p99_ms", "polls_per_s", "errors")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.fanin", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="100 edges for 5 s instead of 500/20")
+    parser.add_argument("--quick", action="store_true", help="100 edges, 5 rounds (not 500, 20)")
+    parser.add_argument(
+        "--interval", type=float, default=5.0, help="seconds between an edge's polls"
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args(argv)
-    result = run(args.quick)
+    result = run(args.quick, args.interval)
     print(render(result))
     RESULTS.mkdir(parents=True, exist_ok=True)
     for name in (f"fanin-{result['stamp']}.json", "fanin-latest.json"):
