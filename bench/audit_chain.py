@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.report import publish
 from bench.sync_setup import SERVER, Hub
 from hub.audit_chain import BATCH_ROWS, EVENTS_SQL, verify_chains
 from hub.db import Database
@@ -36,7 +36,6 @@ from sync.hlc import Stamp
 from sync.ids import uuid7
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 NODE = "node-bench-audit"
 START = datetime(2026, 1, 5, 14, tzinfo=UTC)
 TARGET_S = 10.0  # for 1,000,000 events
@@ -178,18 +177,18 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+KEYS = ("events", "verify_s", "events_per_s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.audit_chain", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="100,000 events instead of 1M")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args(argv)
     result = run(args.quick)
-    print(render(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in (f"audit_chain-{result['stamp']}.json", "audit_chain-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps({key: result[key] for key in ("events", "verify_s", "events_per_s")}))
+    publish(
+        "audit_chain", result, render(result), ("events", "verify_s", "events_per_s"), args.json
+    )
     return 0
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import socket
@@ -28,9 +27,9 @@ from bench.edge_capture import capture_overhead
 from bench.edge_inprocess import request_cost
 from bench.edge_site import COMPLIANT_RENTER, COMPLIANT_SITE
 from bench.loadgen import Call, Pool, open_loop
+from bench.report import publish
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 
 
 def free_port() -> int:
@@ -282,12 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     result = run(args.quick)
-    print(render(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in (f"edge-{result['stamp']}.json", "edge-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps(result))
+    publish("edge", result, render(result), list(result), args.json)
     return 0
 
 

@@ -34,6 +34,7 @@ import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.report import publish
 from bench.sync_setup import SERVER, Hub
 from edge.hub_link import HubLink
 from hub.db import Database
@@ -44,7 +45,6 @@ from sync.signing import new_device_key, sign_request
 from sync.wire import decode_pull
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 TARGET_P99_MS = 500.0
 FEED_ROWS = 20
 TARGET = "/sync/v1/pull?checkpoint=0&limit=5000&outbox_depth=0"  # as edge.sync_pull asks
@@ -387,12 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args(argv)
     result = run(args.quick, args.interval)
-    print(render(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in (f"fanin-{result['stamp']}.json", "fanin-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps({key: result[key] for key in KEYS}))
+    publish("fanin", result, render(result), KEYS, args.json)
     return 0
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from bench.report import publish
 from bench.sync_setup import Hub, fill_outbox, hub_bookings
 from edge.enrollment import enroll
 from edge.journal import SYSTEM
@@ -37,7 +38,6 @@ from edge.sync_runner import SyncRunner
 from sync.shapes.site import RenterCreate, ResourceCreate
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
 PEER = ROOT.parent / "shared" / "peers" / "pouchdb" / "run.sh"
 
 
@@ -281,12 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args(argv)
     result = run(args.quick)
-    print(render(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    for name in (f"sync-{result['stamp']}.json", "sync-latest.json"):
-        (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    if args.json:
-        print(json.dumps({key: result[key] for key in KEYS}))
+    publish("sync", result, render(result), KEYS, args.json)
     return 0
 
 
